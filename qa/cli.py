@@ -1,0 +1,148 @@
+"""The `qa` command: each subcommand parses its flags, calls one core function and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from qa.config import Settings
+from qa.errors import QAError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+corpus_option = click.option("--corpus", type=click.Path(path_type=Path), help="Corpus folder [env QA_CORPUS_DIR; ./corpus].")
+index_option = click.option("--index", type=click.Path(path_type=Path), help="Index folder [env QA_INDEX_DIR; ./index].")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return Settings().with_overrides(**overrides)
+    except Exception as exc:  # pydantic's ValidationError: a bad QA_* variable
+        raise QAError(f"invalid QA_* environment setting: {' '.join(str(exc).split())}") from None
+
+
+def _print_json(obj: object) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False, indent=2))
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="qa")
+def cli() -> None:
+    """Ask questions of a news archive and get answers cited to the exact passage."""
+
+
+@cli.command()
+@corpus_option
+@index_option
+@json_option
+@click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again (e.g. after changing QA_MODEL).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool, quiet: bool) -> None:
+    """Bring the index in line with the corpus folder (only new and changed articles are embedded).
+
+    Exit status: 0 when every file was indexed, 1 on an error that stopped indexing,
+    3 when indexing completed but some files were skipped (each is listed with its reason).
+    """
+    from qa.engine import load_model
+    from qa.indexer import sync_corpus
+
+    settings = _settings(corpus_dir=corpus, index_dir=index)
+    if not settings.corpus_dir.is_dir():
+        raise QAError(f"corpus folder {settings.corpus_dir} does not exist")
+    encoder = load_model(settings, progress=not quiet)
+    report = sync_corpus(
+        settings.corpus_dir, settings.index_dir, encoder, lock_timeout=settings.lock_timeout, progress=not quiet, rebuild=rebuild
+    )
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        click.echo(
+            f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged; "
+            f"{report.chunks_embedded} chunks embedded; {len(report.errors)} files skipped"
+        )
+        for err in report.errors:
+            click.echo(f"skipped {err.file}: {err.error}", err=True)
+    if report.errors:
+        sys.exit(3)
+
+
+@cli.command()
+@index_option
+@click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to cite.")
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@json_option
+@click.argument("question")
+def ask(index: Path | None, k: int, mode: str, as_json: bool, question: str) -> None:
+    """Answer QUESTION from the index, with cited passages."""
+    from qa.engine import Engine, check_question
+    from qa.render import answer_to_dict, answer_to_text
+
+    settings = _settings(index_dir=index)
+    check_question(question, k)
+    engine = Engine.open(settings, progress=True)
+    answer = engine.ask(question, k, mode=mode)  # type: ignore[arg-type]
+    if as_json:
+        _print_json(answer_to_dict(answer))
+    else:
+        click.echo(answer_to_text(answer))
+
+
+@cli.command()
+@corpus_option
+@index_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+def serve(corpus: Path | None, index: Path | None, host: str, port: int) -> None:
+    """Start the HTTP service and its web page (indexes the corpus first if there is no index)."""
+    from qa.api.app import serve as run_server
+
+    run_server(_settings(corpus_dir=corpus, index_dir=index), host=host, port=port)
+
+
+@cli.command(name="eval")
+@index_option
+@click.option("--gold", type=click.Path(path_type=Path), help="Gold questions (JSON lines) [eval/gold.jsonl].")
+@json_option
+def eval_(index: Path | None, gold: Path | None, as_json: bool) -> None:
+    """Run the gold questions and print retrieval, answer and latency metrics."""
+    from qa.evaluation.cli import run_eval_command
+
+    run_eval_command(_settings(index_dir=index), gold=gold, as_json=as_json)
+
+
+@cli.command()
+@json_option
+def model(as_json: bool) -> None:
+    """Make sure the embedding model is on this machine (provisioning it if not) and show it."""
+    from qa.engine import load_model
+
+    settings = _settings()
+    info = load_model(settings, progress=True).info
+    if as_json:
+        _print_json({"name": info.name, "path": info.path, "dim": info.dim})
+    else:
+        click.echo(f"{info.name}\n  path: {info.path}\n  dim: {info.dim}\n  fingerprint: {info.fingerprint}")
+
+
+def main() -> None:
+    """Entry point: user mistakes become one line on standard error, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except QAError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)

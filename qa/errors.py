@@ -1,0 +1,25 @@
+"""User-facing errors: each carries a one-line message that the CLI and API show as is."""
+
+
+class QAError(Exception):
+    """Base of every error caused by input or state the user can fix."""
+
+
+class ModelError(QAError):
+    """The embedding model cannot be provisioned, loaded or does not match the index."""
+
+
+class IndexStateError(QAError):
+    """The index is missing, unreadable, busy, or built by another model."""
+
+
+class CorpusError(QAError):
+    """The corpus folder or one of its files cannot be read."""
+
+
+class InputError(QAError):
+    """A request or argument is malformed."""
+
+
+class NotFoundError(QAError):
+    """The named article does not exist."""

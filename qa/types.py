@@ -1,0 +1,110 @@
+"""Frozen value objects passed across module boundaries: articles, chunks, hits, citations, answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+
+def text_hash(*parts: str | None) -> str:
+    """Stable hex digest of some strings; None and "" hash differently."""
+    h = hashlib.sha256()
+    for part in parts:
+        if part is None:
+            h.update(b"\x00")
+        else:
+            h.update(b"\x01" + part.encode("utf-8") + b"\x1f")
+    return h.hexdigest()[:32]
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    """One article: its text is what every offset refers to."""
+
+    id: str
+    text: str
+    title: str | None = None
+    date: dt.date | None = None
+    url: str | None = None
+    lang: str | None = None
+    source: str | None = None  # corpus-relative file it came from, for error messages and deletes
+
+    @property
+    def content_hash(self) -> str:
+        """Changes whenever anything that is indexed or shown changes."""
+        return text_hash(self.text, self.title, self.date.isoformat() if self.date else None, self.url)
+
+
+@dataclass(frozen=True, slots=True)
+class FileError:
+    """A corpus file (or one record of it) that could not be ingested, and why."""
+
+    file: str
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A half-open character range [start, end) inside an article's text."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """A passage of an article; `article.text[start:end] == text` always holds."""
+
+    article_id: str
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    # Sentence ranges, relative to the article (not the chunk), used to pick the answering sentence.
+    sentences: tuple[Span, ...] = ()
+    # Dates the passage mentions, as ISO strings: "2025", "2025-06" or "2025-06-16".
+    dates: tuple[str, ...] = ()
+
+    @property
+    def content_hash(self) -> str:
+        """Identical passages share it, so they are embedded once."""
+        return text_hash(self.text)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A retrieved chunk with its fused score and the article it belongs to."""
+
+    chunk_id: int
+    score: float
+    chunk: Chunk
+    title: str | None
+    date: dt.date | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    """A passage cited by an answer as [n]."""
+
+    n: int
+    article_id: str
+    title: str | None
+    date: dt.date | None
+    url: str | None
+    text: str
+    start: int
+    end: int
+    score: float
+    # The answering sentence inside the passage (article offsets), when one was chosen from it.
+    highlight: Span | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The reply to one question: `answer` is None when the archive does not say."""
+
+    question: str
+    answer: str | None
+    citations: tuple[Citation, ...] = field(default_factory=tuple)

@@ -1,0 +1,79 @@
+"""The SQLite store: lexical ranking checked against bm25s as the reference BM25."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.analyzer import analyze
+from qa.store import Store
+from qa.types import Article, Chunk
+
+DOCS = [
+    "Le président a signé vingt-quatre accords bilatéraux à Astana en juin.",
+    "La Chine et le Kazakhstan renforcent leur coopération énergétique.",
+    "Un sommet à Washington sur les minerais critiques et l'énergie.",
+    "Moscou accueille une visite d'État consacrée au gaz et aux sanctions.",
+    "Les accords couvrent l'énergie, les infrastructures et l'agriculture.",
+    "Samarcande a accueilli le premier sommet entre l'Union européenne et l'Asie centrale.",
+    "La diplomatie multivectorielle du Kazakhstan cherche l'équilibre.",
+    "Des investissements de dix-sept milliards de dollars ont été annoncés.",
+]
+
+
+def _fill(store: Store) -> list[int]:
+    ids: list[int] = []
+    with store.transaction() as con:
+        for i, text in enumerate(DOCS):
+            art = Article(id=f"a{i}", text=text)
+            chunk = Chunk(article_id=art.id, ordinal=0, start=0, end=len(text), text=text)
+            ids += store.insert_article(con, art, [chunk], [" ".join(analyze(text))])
+    return ids
+
+
+@pytest.mark.parametrize("query", ["accords énergie", "sommet Asie centrale", "Kazakhstan coopération", "gaz Moscou"])
+def test_lexical_scores_match_reference_bm25(tmp_path: Path, query: str) -> None:
+    bm25s = pytest.importorskip("bm25s")
+    store = Store(tmp_path / "s.sqlite")
+    ids = _fill(store)
+    terms = sorted(set(analyze(query)))
+    got = store.lexical_search(terms, 10)
+
+    # bm25s "robertson" is the Okapi BM25 that SQLite FTS5 implements (k1=1.2, b=0.75), except that it
+    # drops the constant (k1 + 1) factor of the term-frequency part, which does not change the ranking.
+    retriever = bm25s.BM25(method="robertson", k1=1.2, b=0.75)
+    retriever.index([analyze(d) for d in DOCS], show_progress=False)
+    ref = retriever.get_scores(terms)
+    expected = {ids[i]: float(s) * (1.2 + 1) for i, s in enumerate(ref) if s > 0}
+
+    assert {cid for cid, _ in got} == set(expected)
+    for cid, score in got:
+        assert score == pytest.approx(expected[cid], rel=1e-4)
+    assert [cid for cid, _ in got] == sorted(expected, key=lambda c: -expected[c])
+
+
+def test_deleted_article_leaves_no_chunks_terms_or_orphan_vectors(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    ids = _fill(store)
+    chunk = store.chunks_by_id([ids[0]])[ids[0]]
+    store.put_vectors([(chunk.hash, np.ones(4, np.float32), None)])
+    with store.transaction() as con:
+        removed = store.delete_article(con, "a0")
+        store.drop_unreferenced_vectors(con, [chunk.hash])
+    assert removed == [ids[0]]
+    assert store.chunks_by_id([ids[0]]) == {}
+    assert ids[0] not in {cid for cid, _ in store.lexical_search(["sign"], 10)}
+    assert store.missing_vectors([chunk.hash]) == {chunk.hash}
+    assert store.counts() == (len(DOCS) - 1, len(DOCS) - 1)
+
+
+def test_chunk_text_is_read_back_by_offsets(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    text = "Tokaïev — « éternelles » 😀 relations. Deuxième phrase ici."
+    art = Article(id="u", text=text)
+    chunk = Chunk(article_id="u", ordinal=0, start=11, end=36, text=text[11:36])
+    with store.transaction() as con:
+        (cid,) = store.insert_article(con, art, [chunk], ["x"])
+    assert store.chunks_by_id([cid])[cid].chunk.text == text[11:36]
