@@ -28,17 +28,14 @@ ANSWER_POOL = 3
 
 _MONTHS = {
     fold(m)
-    for m in (
-        "janvier février mars avril mai juin juillet août septembre octobre novembre décembre "
-        "january february march april may june july august september october november december"
-    ).split()
+    for m in ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 }
-_QUESTION_WORDS = {fold(w) for w in "what who whom whose when where which why how quel quelle quels quelles qui que quoi quand où comment pourquoi combien".split()}
+_QUESTION_WORDS = {fold(w) for w in ["what", "who", "whom", "whose", "when", "where", "which", "why", "how", "quel", "quelle", "quels", "quelles", "qui", "que", "quoi", "quand", "où", "comment", "pourquoi", "combien"]}
 
 
 @dataclass(frozen=True, slots=True)
 class Choice:
-    """The chosen sentence: which candidate it is in, its span, and its cosine to the question."""
+    """The chosen sentence (or two adjacent ones): which candidate it is in, its span, its cosine."""
 
     index: int
     span: Span
@@ -75,7 +72,7 @@ def choose_sentence(
 ) -> Choice | None:
     """The sentence, among the best passages, most likely to answer the question."""
     q_terms = set(analyze_query(question))
-    best: Choice | None = None
+    best: tuple[int, int, float] | None = None  # (candidate, sentence, cosine)
     best_score = -1.0
     for index, cand in enumerate(candidates[:ANSWER_POOL]):
         chunk = cand.stored.chunk
@@ -88,13 +85,26 @@ def choose_sentence(
             if not re.search(r"\w", text):
                 continue
             cosine = float(vecs[j] @ qvec) if vecs is not None else cand.cosine
-            s_terms = set(analyze(text))
-            lexical = len(q_terms & s_terms) / max(len(q_terms), 1)
+            lexical = len(q_terms & set(analyze(text))) / max(len(q_terms), 1)
             # Later passages must beat earlier ones clearly: passage rank carries the fused evidence.
             score = cosine + LEXICAL_WEIGHT * lexical - 0.01 * index
             if score > best_score:
-                best, best_score = Choice(index, span, cosine), score
-    return best
+                best, best_score = (index, j, cosine), score
+    if best is None:
+        return None
+    index, j, cosine = best
+    chunk = candidates[index].stored.chunk
+    sentences = chunk.sentences or (Span(chunk.start, chunk.end),)
+    span = sentences[j]
+    # The sentence that sets the scene ("in Astana in June") is often not the one that says what
+    # happened ("they signed 24 agreements"): take the next sentence too when it adds question terms.
+    if j + 1 < len(sentences):
+        here = set(analyze(chunk.text[span.start - chunk.start : span.end - chunk.start]))
+        nxt = sentences[j + 1]
+        there = set(analyze(chunk.text[nxt.start - chunk.start : nxt.end - chunk.start]))
+        if (q_terms & there) - here:
+            span = Span(span.start, nxt.end)
+    return Choice(index, span, cosine)
 
 
 def should_abstain(question: str, candidates: Sequence[Candidate], choice: Choice | None) -> bool:

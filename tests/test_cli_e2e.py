@@ -1,0 +1,107 @@
+"""End to end through the `qa` command: the real model, real FAISS, the seed corpus."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from qa.store import Store
+
+pytestmark = pytest.mark.model
+
+ASTANA_ID = "000_2ce4f8cb43b28473"
+
+
+def qa(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "qa", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`qa index --json` on a copy of the bundled corpus, checked once."""
+    import shutil
+
+    base = tmp_path_factory.mktemp("cli")
+    shutil.copytree(Path(__file__).resolve().parent.parent / "corpus", base / "corpus")
+    run = qa("index", "--corpus", str(base / "corpus"), "--index", str(base / "index"), "--json", "-q")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["added"] == 2 and report["errors"] == [] and report["chunks_embedded"] > 2
+    return base
+
+
+def _ask(base: Path, question: str) -> dict[str, Any]:
+    run = qa("ask", "--index", str(base / "index"), "--json", question)
+    assert run.returncode == 0, run.stderr
+    body: dict[str, Any] = json.loads(run.stdout)
+    return body
+
+
+@pytest.mark.parametrize(
+    "question", ["What was signed in Astana in June 2025?", "Qu'est-ce qui a été signé à Astana en juin 2025 ?"]
+)
+def test_astana_question_is_answered_with_exact_citation(built: Path, question: str) -> None:
+    body = _ask(built, question)
+    assert body["question"] == question
+    assert "24 accords bilatéraux" in body["answer"]
+    store = Store(built / "index" / "store.sqlite")
+    cited = [c for c in body["citations"] if c["article_id"] == ASTANA_ID and "24 accords bilatéraux" in c["text"]]
+    assert cited, body["citations"]
+    c = cited[0]
+    assert c["date"] == "2025-11-19"
+    article = store.get_article(ASTANA_ID)
+    assert article is not None and article.text[c["start"] : c["end"]] == c["text"]
+    assert f"[{c['n']}]" in body["answer"]
+    for other in body["citations"]:
+        art = store.get_article(other["article_id"])
+        assert art is not None and art.text[other["start"] : other["end"]] == other["text"]
+
+
+def test_question_the_archive_cannot_answer_abstains(built: Path) -> None:
+    body = _ask(built, "What did Tokayev sign in Tokyo?")
+    assert body["answer"] is None
+
+
+def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
+    run = qa("ask", "--index", str(tmp_path / "nowhere"), "What was signed?")
+    assert run.returncode != 0
+    assert run.stderr.count("\n") == 1 and "no index" in run.stderr and "qa index" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_model_that_does_not_match_the_index_is_refused(built: Path, tmp_path: Path) -> None:
+    from qa.engine import load_model
+    from qa.config import Settings
+
+    # Another model folder: the same files under another name, so it loads but is not the index's model.
+    original = Path(load_model(Settings(), progress=False).info.path)
+    other = tmp_path / "other-model"
+    for src in original.rglob("*"):
+        dst = other / src.relative_to(original)
+        if src.is_dir():
+            dst.mkdir(parents=True, exist_ok=True)
+        else:
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.symlink_to(src)
+    run = qa("ask", "--index", str(built / "index"), "What was signed?", env={"QA_MODEL": str(other)})
+    assert run.returncode != 0
+    lines = run.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: ") and "was built with model multilingual-e5-small-q4" in lines[-1]
+    assert "Traceback" not in run.stderr
+
+
+def test_bad_question_is_refused_before_loading_anything(built: Path) -> None:
+    run = qa("ask", "--index", str(built / "index"), "   ")
+    assert run.returncode != 0 and "empty" in run.stderr and "Traceback" not in run.stderr
