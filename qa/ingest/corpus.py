@@ -1,0 +1,129 @@
+"""Walking a corpus folder: which files are articles, in what order, and which ids clash."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from qa.errors import CorpusError, InputError
+from qa.ingest.html import HTML_SUFFIXES, parse_html_file
+from qa.ingest.jsonl import JSONL_SUFFIXES, iter_jsonl_file
+from qa.ingest.text import TEXT_SUFFIXES, parse_text_file
+from qa.types import Article, FileError
+
+# Longest first, so that "x.jsonl.gz" is not taken for something ending in ".gz".
+CORPUS_SUFFIXES: tuple[str, ...] = tuple(sorted(TEXT_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES, key=len, reverse=True))
+
+# A single article file is read whole; past this it is surely not one article (archives go in .jsonl.gz).
+MAX_FILE_BYTES = 32 * 1024 * 1024
+
+
+def corpus_suffix(name: str) -> str | None:
+    """The corpus format suffix a file name ends with (lower-cased), or None if it is not a corpus file."""
+    lowered = name.lower()
+    return next((s for s in CORPUS_SUFFIXES if lowered.endswith(s) and len(name) > len(s)), None)
+
+
+def iter_corpus(corpus_dir: Path) -> Iterator[Article | FileError]:
+    """Stream every article of the folder, and a FileError for each file or record that is not one.
+
+    Files are visited in a stable order (sorted names, depth first); hidden entries and other extensions
+    are skipped silently. When two articles share an id, the later one is an error naming both places.
+    Raises CorpusError at once (not on first iteration) if the folder itself cannot be read.
+    """
+    root = Path(corpus_dir)
+    _check_folder(root)
+    return _iter_articles(root)
+
+
+def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[FileError]]:
+    """All articles of the folder and all the errors met; raises CorpusError if the folder is unusable."""
+    articles: list[Article] = []
+    errors: list[FileError] = []
+    for item in iter_corpus(corpus_dir):
+        if isinstance(item, Article):
+            articles.append(item)
+        else:
+            errors.append(item)
+    return articles, errors
+
+
+def _check_folder(root: Path) -> None:
+    if not root.exists():
+        raise CorpusError(f"corpus folder {str(root)!r} does not exist")
+    if not root.is_dir():
+        raise CorpusError(f"corpus folder {str(root)!r} is not a folder")
+    try:
+        with os.scandir(root):
+            pass
+    except OSError as exc:
+        raise CorpusError(f"cannot read corpus folder {str(root)!r}: {exc.strerror or exc}") from None
+
+
+def _iter_articles(root: Path) -> Iterator[Article | FileError]:
+    # id -> where it was first seen ("a.txt" or "b.jsonl:12"); a few bytes per article, even for 36k.
+    seen: dict[str, str] = {}
+    for item in _walk(root, ""):
+        if isinstance(item, FileError):
+            yield item
+            continue
+        path, rel, suffix = item
+        for where, result in _read_file(path, rel, suffix):
+            if isinstance(result, Article):
+                first = seen.setdefault(result.id, where)
+                if first != where:
+                    result = FileError(where, f"duplicate id {result.id!r}: already used by {first}")
+            yield result
+
+
+def _walk(root: Path, rel_dir: str) -> Iterator[tuple[Path, str, str] | FileError]:
+    """Corpus files under root/rel_dir as (path, path relative to root, suffix), depth first by name."""
+    folder = root / rel_dir if rel_dir else root
+    try:
+        with os.scandir(folder) as scan:
+            entries = sorted(scan, key=lambda entry: entry.name)
+    except OSError as exc:
+        yield FileError(rel_dir, f"cannot read folder: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue  # .git, .DS_Store, editor swap files, and dot-folders of tools
+        rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+        try:
+            # Symlinked folders are not followed: a link back up would make the walk endless.
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(root, rel)
+                continue
+            is_file = entry.is_file()
+        except OSError:
+            is_file = False
+        suffix = corpus_suffix(entry.name)
+        if is_file and suffix:
+            yield Path(entry.path), rel, suffix
+
+
+def _read_file(path: Path, rel: str, suffix: str) -> Iterator[tuple[str, Article | FileError]]:
+    """The articles (or errors) of one corpus file, each with the place it came from."""
+    if suffix in JSONL_SUFFIXES:
+        yield from iter_jsonl_file(path, rel)
+        return
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise InputError(f"file too large for one article (over {MAX_FILE_BYTES // 2**20} MiB)")
+        raw = path.read_bytes()
+        stem = path.name[: -len(suffix)]
+        parse = _parse_html if suffix in HTML_SUFFIXES else parse_text_file
+        article = parse(raw, stem=stem, suffix=suffix)
+    except InputError as exc:
+        yield rel, FileError(rel, str(exc))
+    except OSError as exc:
+        yield rel, FileError(rel, f"cannot read: {exc.strerror or exc}")
+    else:
+        yield rel, dataclasses.replace(article, source=rel)
+
+
+def _parse_html(raw: bytes, *, stem: str, suffix: str) -> Article:
+    del suffix  # .html and .htm are read alike
+    return parse_html_file(raw, stem=stem)

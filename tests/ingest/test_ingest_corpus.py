@@ -1,0 +1,101 @@
+"""Walking a corpus folder: what is read, what is skipped, and how bad files are reported."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from qa.errors import CorpusError
+from qa.ingest import iter_corpus, load_corpus
+from qa.types import FileError
+
+
+def write(root: Path, rel: str, data: bytes | str) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def test_recursive_walk_skips_hidden_entries_and_other_extensions(tmp_path: Path) -> None:
+    write(tmp_path, "b.txt", "Article B.")
+    write(tmp_path, "a.md", "---\ntitle: A\n---\nArticle A.")
+    write(tmp_path, "2025/06/c.TXT", "Article C.")
+    write(tmp_path, ".git/config.txt", "not an article")
+    write(tmp_path, ".hidden.md", "not an article")
+    write(tmp_path, "drafts/.DS_Store", b"\x00\x01")
+    write(tmp_path, "notes.docx", b"PK\x03\x04\x00")
+    write(tmp_path, "image.png", b"\x89PNG\x00")
+    write(tmp_path, "README", "no extension")
+    write(tmp_path, "a.md~", "editor backup")
+    articles, errors = load_corpus(tmp_path)
+    assert errors == []
+    assert [(a.id, a.source) for a in articles] == [("c", "2025/06/c.TXT"), ("a", "a.md"), ("b", "b.txt")]
+
+
+def test_bad_files_are_reported_and_the_good_ones_still_load(tmp_path: Path) -> None:
+    write(tmp_path, "good.txt", "Un bon article.")
+    write(tmp_path, "empty.txt", b"")
+    write(tmp_path, "blank.md", "---\ntitle: Rien\n---\n")
+    write(tmp_path, "binary.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    write(tmp_path, "latin1.txt", "Été à Astana".encode("latin-1"))
+    write(tmp_path, "yaml.md", "---\ntitle: 'non fermé\n---\nTexte.")
+    write(tmp_path, "date.md", "---\ndate: 2025-02-30\n---\nTexte.")
+    write(tmp_path, "mon article.txt", "Un nom de fichier avec une espace.")
+    write(tmp_path, "sub/good.md", "Même id que good.txt.")
+    articles, errors = load_corpus(tmp_path)
+    assert [a.id for a in articles] == ["good"]
+    reasons = {error.file: error.error for error in errors}
+    assert reasons == {
+        "binary.txt": "binary file (contains NUL bytes), not text",
+        "blank.md": "empty text",
+        "date.md": "impossible date '2025-02-30': no such day",
+        "empty.txt": "empty file",
+        "latin1.txt": "not UTF-8 text (byte 0xC9 at offset 0); save the file as UTF-8",
+        "mon article.txt": reasons["mon article.txt"],
+        "sub/good.md": "duplicate id 'good': already used by good.txt",
+        "yaml.md": reasons["yaml.md"],
+    }
+    assert reasons["mon article.txt"].startswith("invalid article id 'mon article'")
+    assert reasons["yaml.md"].startswith("broken YAML front matter")
+    assert all("\n" not in error for error in reasons.values())
+
+
+def test_duplicate_ids_across_formats(tmp_path: Path) -> None:
+    write(tmp_path, "a.jsonl", '{"id": "kz", "text": "Depuis un jsonl."}\n')
+    write(tmp_path, "kz.md", "Depuis un fichier.")
+    articles, errors = load_corpus(tmp_path)
+    assert [a.source for a in articles] == ["a.jsonl"]
+    assert errors == [FileError("kz.md", "duplicate id 'kz': already used by a.jsonl:1")]
+
+
+def test_missing_or_unusable_corpus_folder(tmp_path: Path) -> None:
+    with pytest.raises(CorpusError, match="does not exist"):
+        iter_corpus(tmp_path / "nope")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CorpusError, match="is not a folder"):
+        load_corpus(tmp_path / "file")
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_folder(tmp_path: Path) -> None:
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        with pytest.raises(CorpusError, match="cannot read"):
+            load_corpus(locked)
+    finally:
+        locked.chmod(0o755)
+
+
+def test_empty_corpus(tmp_path: Path) -> None:
+    assert load_corpus(tmp_path) == ([], [])
+
+
+def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "Un article.")
+    (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
+    articles, errors = load_corpus(tmp_path)
+    assert ([a.id for a in articles], errors) == (["a"], [])
