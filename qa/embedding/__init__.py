@@ -1,0 +1,1 @@
+"""Embedding model: provisioning of the default model and the sentence encoder."""

@@ -1,0 +1,1 @@
+"""Tests of qa.embedding: the E5S1 reader, provisioning and the encoder."""

