@@ -1,0 +1,83 @@
+"""Request dependencies: the open Engine, the settings, a checked article id, and the write token."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Path, Request, status
+
+from qa.config import Settings
+from qa.engine import Engine
+from qa.errors import InputError
+from qa.ingest import validate_article_id
+
+ARTICLE_ID_PATTERN = r"^(?!\.)[A-Za-z0-9._-]{1,128}$"
+WRITES_DISABLED = (
+    "writes are disabled: this server was started without an API token; set QA_API_TOKEN to a secret in "
+    "the server's environment and restart it, then send 'Authorization: Bearer <that secret>'"
+)
+
+
+def get_settings(request: Request) -> Settings:
+    """The settings the app was created with."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    """The Engine opened at start-up (shared by every request; it is thread-safe)."""
+    engine: Engine | None = getattr(request.app.state, "engine", None)
+    if engine is None:  # only between create_app and the end of the lifespan's start-up
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the service is starting: try again shortly")
+    return engine
+
+
+def checked_article_id(
+    article_id: Annotated[
+        str,
+        Path(
+            description="Article id: 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'.",
+            examples=["000_2ce4f8cb43b28473"],
+            # Documented here, checked below: a bad id gets a 422 that says what an id may hold.
+            json_schema_extra={"pattern": ARTICLE_ID_PATTERN, "minLength": 1, "maxLength": 128},
+        ),
+    ],
+) -> str:
+    """The article id from the path, refused (422) unless it is a safe file name: no traversal, ever."""
+    try:
+        return validate_article_id(article_id)
+    except InputError as exc:
+        shown = article_id if len(article_id) <= 140 else article_id[:137] + "..."
+        raise HTTPException(
+            422,
+            f"invalid article id {shown!r}: use 1 to 128 letters, digits, '.', '_' or '-', not starting with '.'",
+        ) from exc
+
+
+def require_writer(request: Request, settings: Annotated[Settings, Depends(get_settings)]) -> None:
+    """Let the request through only with `Authorization: Bearer <QA_API_TOKEN>`; never logs the header."""
+    expected = settings.api_token.get_secret_value() if settings.api_token is not None else ""
+    if not expected:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, WRITES_DISABLED)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header or scheme.lower() != "bearer":
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "this write needs the header 'Authorization: Bearer <QA_API_TOKEN>'",
+            headers={"WWW-Authenticate": 'Bearer realm="qa"'},
+        )
+    # Compared as bytes in constant time (Starlette decodes headers as latin-1: this gives back the bytes).
+    if not hmac.compare_digest(token.strip().encode("latin-1"), expected.encode("utf-8")):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "wrong API token",
+            headers={"WWW-Authenticate": 'Bearer realm="qa", error="invalid_token"'},
+        )
+
+
+EngineDep = Annotated[Engine, Depends(get_engine)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ArticleIdDep = Annotated[str, Depends(checked_article_id)]
+WriterDep = Depends(require_writer)

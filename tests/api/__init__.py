@@ -1,0 +1,1 @@
+"""Tests of the HTTP service and its page, against the real service on loopback ports."""

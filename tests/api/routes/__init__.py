@@ -1,0 +1,1 @@
+"""Tests of each route module, over real HTTP."""

@@ -1,0 +1,171 @@
+"""The page in a real headless browser (Debian's chromium, driven by Playwright): ask, read, see the marks."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.api.conftest import Service
+from tests.api.service import ASTANA_QUESTION, REPO, SEED_ARTICLE
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOT = REPO / "eval" / "reports" / "screenshot.png"
+ARTICLE_SCREENSHOT = REPO / "eval" / "reports" / "screenshot-article.png"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.model,
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and not os.environ.get("CI"),
+        reason="Debian's chromium is not installed (apt-get install -y chromium); in CI this test must run",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, service: Service) -> Iterator[Any]:
+    """A fresh page that may load nothing but the service itself (any outside request fails the test)."""
+    context = browser.new_context(viewport={"width": 1100, "height": 1000}, device_scale_factor=1)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    outside: list[str] = []
+    errors: list[str] = []
+
+    def only_the_service(route: Any) -> None:
+        if route.request.url.startswith(service.url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_service)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    yield page
+    context.close()
+    assert not outside, f"the page requested outside assets: {outside}"
+    assert not errors, f"the page logged errors: {errors}"
+
+
+def test_ask_see_the_highlighted_answer_and_read_the_article(page: Any, service: Service) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{service.url}/")
+    question = page.get_by_label("Your question")
+    expect(question).to_be_focused()
+    question.fill(ASTANA_QUESTION)
+    question.press("Enter")  # the keyboard is enough: Enter submits the form
+
+    card = page.locator("li.citation").filter(has=page.locator("mark.answer", has_text="24 accords bilatéraux")).first
+    expect(card.locator("mark.answer")).to_be_visible()
+    expect(card.locator("time")).to_have_text("2025-11-19")
+    expect(card.locator(".article-id")).to_have_text(SEED_ARTICLE)
+    expect(page.locator("#answer")).to_contain_text("24 accords bilatéraux")
+    expect(page.locator("#status")).to_contain_text("Answer found")
+    assert page.evaluate("document.activeElement.id") == "results", "focus moves to the results"
+
+    # The screenshot the README shows: from the top of the page down to the highlighted passage.
+    SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+    box = card.bounding_box()
+    bottom = box["y"] + box["height"] + page.evaluate("window.scrollY") + 32
+    page.screenshot(path=str(SCREENSHOT), full_page=True, clip={"x": 0, "y": 0, "width": 1100, "height": min(bottom, 2400)})
+
+    # The whole article, opened from the keyboard, with the cited passage and its sentence marked.
+    read = card.get_by_role("button", name=re.compile("Read the whole article"))
+    read.focus()
+    page.keyboard.press("Enter")
+    dialog = page.locator("#article-view")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#article-title")).to_be_focused()
+    passage = dialog.locator("#article-text mark.passage")
+    expect(passage).to_have_count(1)
+    expect(passage.locator("mark.answer")).to_contain_text("24 accords bilatéraux")
+    expect(dialog.locator("time")).to_have_text("2025-11-19")
+    expect(passage.locator("mark.answer")).to_be_in_viewport()
+
+    # The marked text is exactly the citation's text: the offsets line up in the browser too.
+    answer = service.client.post("/ask", json={"question": ASTANA_QUESTION, "k": 5}).json()
+    cited = {c["text"] for c in answer["citations"] if c["article_id"] == SEED_ARTICLE}
+    assert passage.text_content() in cited
+    page.screenshot(path=str(ARTICLE_SCREENSHOT))
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(read).to_be_focused()
+
+
+def test_the_page_says_when_the_archive_does_not_say(page: Any, service: Service) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{service.url}/?q=Who+won+the+1998+football+World+Cup+final%3F")
+    expect(page.get_by_label("Your question")).to_have_value("Who won the 1998 football World Cup final?")
+    expect(page.locator("#answer")).to_contain_text("The archive does not say")
+    expect(page.locator("#status")).to_have_text("The archive does not say.")
+
+    page.get_by_label("Your question").fill("   ")
+    page.get_by_role("button", name="Ask").click()
+    expect(page.locator("#status")).to_contain_text("Type a question first")
+
+
+def test_article_text_is_shown_as_text_never_as_html(page: Any, service: Service) -> None:
+    from playwright.sync_api import expect
+
+    evil = '<img src=x onerror="document.body.dataset.pwned=1"><script>document.body.dataset.pwned=1</script>'
+    text = f"Le 5 mai 2024, la commune de Trifouilly a voté un budget de 3 millions d'euros {evil} pour sa piscine."
+    res = service.client.put("/articles/xss-check", json={"text": text, "title": f"Trifouilly {evil}"}, headers=service.auth())
+    assert res.status_code == 201
+    try:
+        page.goto(f"{service.url}/")
+        page.get_by_label("Your question").fill("Quel budget Trifouilly a-t-elle voté pour sa piscine ?")
+        page.keyboard.press("Enter")
+        card = page.locator("li.citation").filter(has_text="Trifouilly").first
+        expect(card.locator(".cite-title")).to_contain_text("<img src=x")
+        card.get_by_role("button", name=re.compile("Read the whole article")).click()
+        expect(page.locator("#article-text")).to_contain_text("<script>")
+        assert page.locator("img, #article-text script, #citations script").count() == 0
+        assert page.evaluate("document.body.dataset.pwned") is None
+    finally:
+        service.client.delete("/articles/xss-check", headers=service.auth())
+
+
+def test_the_page_fits_a_phone(browser: Any, service: Service, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 375, "height": 740}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{service.url}/?q={ASTANA_QUESTION}")
+        expect(page.locator("#citations mark.answer").first).to_be_visible(timeout=60_000)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"the page scrolls sideways on a phone ({width} px)"
+        size = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.passage-text')).fontSize)")
+        assert size >= 14
+        page.screenshot(path=str(tmp_path / "phone.png"))
+    finally:
+        context.close()
