@@ -53,6 +53,7 @@ class Engine:
         self.encoder = encoder
         self.index_dir = settings.index_dir
         self.store = Store(settings.index_dir / STORE)
+        self._store_id = self._store_identity()
         # Replaced whole, never mutated: a request keeps the snapshot it started with.
         self._snapshot = (manifest, dense)
         self._write_lock = threading.Lock()
@@ -77,6 +78,10 @@ class Engine:
         except FileNotFoundError:
             return 0.0
 
+    def _store_identity(self) -> tuple[int, int]:
+        st = os.stat(self.index_dir / STORE)
+        return st.st_dev, st.st_ino
+
     def refresh(self) -> bool:
         """Pick up a generation committed by another process (`qa index`); True if it changed."""
         mtime = self._mtime()
@@ -96,6 +101,13 @@ class Engine:
                 manifest = read_manifest(self.index_dir)
         else:
             return False
+        # `qa index --rebuild` may have been run with another model: keep serving rather than mix them.
+        check_model(self.index_dir, manifest.model, stamp_of(self.encoder))
+        store_id = self._store_identity()
+        if store_id != self._store_id:
+            # A rebuild replaced the SQLite file: this one's connections still read the deleted one.
+            self.store = Store(self.index_dir / STORE)
+            self._store_id = store_id
         self._snapshot = (manifest, dense)
         self._manifest_mtime = mtime
         return True
@@ -103,7 +115,8 @@ class Engine:
     # --- asking -------------------------------------------------------------------------------------------
     def embed_question(self, question: str) -> NDArray[np.float32]:
         vecs: NDArray[np.float32] = self.encoder.embed_queries([question])  # type: ignore[attr-defined]
-        return vecs[0]
+        row: NDArray[np.float32] = vecs[0]
+        return row
 
     def search(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Candidate]:
         question = check_question(question, k)

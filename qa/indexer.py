@@ -293,10 +293,10 @@ def sync_corpus(
     report = IndexReport()
     with writer_lock(index_dir, lock_timeout):
         if rebuild:
-            for name in (MANIFEST, STORE, STORE + "-wal", STORE + "-shm"):
+            # The manifest and its dense file stay until the new generation replaces them, so running
+            # services keep answering from the old index and see the rebuilt one as a newer generation.
+            for name in (STORE, STORE + "-wal", STORE + "-shm"):
                 (index_dir / name).unlink(missing_ok=True)
-            for old in index_dir.glob("dense-*.faiss"):
-                old.unlink()
         writer = IndexWriter(index_dir, encoder)
         existing = writer.store.article_hashes()
         seen: set[str] = set()

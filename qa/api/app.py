@@ -137,30 +137,39 @@ def _say(message: str) -> None:
 
 
 def open_or_build(settings: Settings, encoder: Any = None) -> Engine:
-    """The Engine over settings.index_dir, first building the index from the corpus when there is none."""
+    """The Engine over settings.index_dir, after bringing the index in line with the corpus folder.
+
+    The sync is incremental: unchanged articles cost a read and a hash, so a restart is quick, and
+    articles added to the folder while the service was down are answerable as soon as it is up.
+    """
     from qa.engine import Engine, load_model
     from qa.indexer import sync_corpus
     from qa.manifest import MANIFEST
 
     if encoder is None:
         encoder = load_model(settings, progress=True)
-    if not (settings.index_dir / MANIFEST).exists():
-        if not settings.corpus_dir.is_dir():
-            raise QAError(
-                f"no index at {settings.index_dir} and no corpus folder {settings.corpus_dir} to build it "
-                "from: create the folder (it may be empty) or pass --corpus"
-            )
-        _say(f"no index at {settings.index_dir}: building it from {settings.corpus_dir} ...")
-        report = sync_corpus(
-            settings.corpus_dir,
-            settings.index_dir,
-            encoder,
-            lock_timeout=settings.lock_timeout,
-            progress=True,
+    if not settings.corpus_dir.is_dir():
+        if (settings.index_dir / MANIFEST).exists():
+            _say(f"no corpus folder {settings.corpus_dir}: serving the index at {settings.index_dir} as it is")
+            return Engine.open(settings, encoder)
+        raise QAError(
+            f"no index at {settings.index_dir} and no corpus folder {settings.corpus_dir} to build it "
+            "from: create the folder (it may be empty) or pass --corpus"
         )
-        _say(f"indexed {report.added} articles ({report.chunks_embedded} passages embedded); {len(report.errors)} files skipped")
-        for err in report.errors:
-            _say(f"skipped {err.file}: {err.error}")
+    _say(f"bringing the index at {settings.index_dir} in line with {settings.corpus_dir} ...")
+    report = sync_corpus(
+        settings.corpus_dir,
+        settings.index_dir,
+        encoder,
+        lock_timeout=settings.lock_timeout,
+        progress=True,
+    )
+    _say(
+        f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged "
+        f"({report.chunks_embedded} passages embedded); {len(report.errors)} files skipped"
+    )
+    for err in report.errors:
+        _say(f"skipped {err.file}: {err.error}")
     return Engine.open(settings, encoder)
 
 

@@ -16,14 +16,20 @@ pytestmark = pytest.mark.model
 CITATION_KEYS = {"n", "article_id", "title", "date", "url", "text", "start", "end", "score", "highlight"}
 
 
-def check_citations(client: httpx.Client, body: dict[str, Any]) -> None:
-    """Each citation quotes its article exactly, and its highlight lies inside the passage."""
+def check_citations(client: httpx.Client, body: dict[str, Any], *, may_vanish: frozenset[str] = frozenset()) -> None:
+    """Each citation quotes its article exactly, and its highlight lies inside the passage.
+
+    Articles in `may_vanish` are being deleted concurrently: one cited just before its deletion may be gone
+    by the time it is read back, which is no error of the answer.
+    """
     texts: dict[str, str] = {}
     for i, c in enumerate(body["citations"], 1):
         assert set(c) == CITATION_KEYS
         assert c["n"] == i
         if c["article_id"] not in texts:
             res = client.get(f"/articles/{c['article_id']}")
+            if res.status_code == 404 and c["article_id"] in may_vanish:
+                continue
             assert res.status_code == 200
             texts[c["article_id"]] = res.json()["text"]
         text = texts[c["article_id"]]
@@ -218,7 +224,7 @@ def test_parallel_questions_while_writing(service: Service) -> None:
             for j in range(4):
                 res = c.post("/ask", json={"question": questions[(i + j) % len(questions)], "k": 3})
                 assert res.status_code == 200, res.text
-                check_citations(c, res.json())
+                check_citations(c, res.json(), may_vanish=frozenset({"parallel-write"}))
         return i
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=9) as pool:
