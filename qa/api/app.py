@@ -79,6 +79,9 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         version=_version(),
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's own /docs and /redoc load their scripts from a CDN; ours below work offline.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -95,6 +98,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return FileResponse(index_html, media_type="text/html; charset=utf-8")
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    _mount_offline_docs(app)
 
     # Last added is outermost: CORS answers preflights before anything else looks at the request.
     app.add_middleware(BodyGuard, max_bytes=settings.max_body_bytes)
@@ -109,6 +113,25 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
         )
     return app
+
+
+def _mount_offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs, its assets served from the swagger-ui-bundle package instead of a CDN."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.responses import HTMLResponse
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _version() -> str:

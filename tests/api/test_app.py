@@ -70,6 +70,16 @@ def test_the_page_uses_no_outside_asset() -> None:
 
 # --- with the model -------------------------------------------------------------------------------------------
 @pytest.mark.model
+def test_docs_work_offline(client: httpx.Client) -> None:
+    html = client.get("/docs").text
+    assets = re.findall(r"""(?:src|href)\s*=\s*["']([^"']+)""", html)
+    assert assets and all(a.startswith("/docs-assets/") for a in assets), assets
+    assert "//cdn" not in html and "https://" not in html.split("</head>")[0]
+    for asset in assets:
+        assert client.get(asset).status_code == 200
+
+
+@pytest.mark.model
 def test_openapi_describes_the_api(client: httpx.Client) -> None:
     spec = client.get("/openapi.json").json()
     paths = spec["paths"]
