@@ -69,7 +69,9 @@ def require_writer(request: Request, settings: Annotated[Settings, Depends(get_s
             headers={"WWW-Authenticate": 'Bearer realm="qa"'},
         )
     # Compared as bytes in constant time (Starlette decodes headers as latin-1: this gives back the bytes).
-    if not hmac.compare_digest(token.strip().encode("latin-1"), expected.encode("utf-8")):
+    # surrogateescape: a QA_API_TOKEN holding bytes that are not UTF-8 reaches Python as lone surrogates;
+    # this gives back those bytes instead of failing every write with a 500 (whose log would quote them).
+    if not hmac.compare_digest(token.strip().encode("latin-1"), expected.encode("utf-8", "surrogateescape")):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "wrong API token",

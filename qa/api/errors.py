@@ -30,6 +30,7 @@ STATUS_OF: dict[type[QAError], int] = {
 }
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 
 
 def _field_name(loc: Sequence[Any]) -> str:
@@ -80,6 +81,10 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
         ]
         if allowed:
             exc = StarletteHTTPException(405, exc.detail, headers={"Allow": ", ".join(allowed)})
+    elif exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:
+        # FastAPI's words when json.loads fails other than by a syntax error: for a UTF-8 body (BodyGuard
+        # refused the rest) that is nesting past Python's recursion limit. Say so.
+        exc = StarletteHTTPException(400, "the body could not be read as JSON: arrays or objects nested too deeply")
     return await http_exception_handler(request, exc)
 
 

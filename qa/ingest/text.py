@@ -35,6 +35,9 @@ _INLINE_DATE_RE = re.compile(r"date\s*:?\s*(\d{4}-\d{2}-\d{2})(?=\s|$)\s*", re.I
 # "Date : 19 novembre 2025" alone on the first line.
 _DATE_LINE_RE = re.compile(r"date\s*:\s*([^\n]{4,60})(?:\n|$)", re.IGNORECASE)
 _MD_HEADING_RE = re.compile(r"#{1,6}[ \t]+([^\n]+?)[ \t#]*(?:\n|$)")
+# "title: ..." — what the first line inside a front matter block looks like.
+_FRONT_MATTER_KEY_RE = re.compile(r"[ \t]*[A-Za-z_][\w-]*[ \t]*:(?:[ \t]|$)")
+_KEY_START_RE = re.compile(r"[ \t]*[A-Za-z_][\w-]*[ \t]*")
 # A first line is a title when it is short and does not read as (the start of) a sentence.
 _TITLE_LINE_MAX = 200
 _NOT_TITLE_END = (".", ":", ";", ",")
@@ -135,6 +138,17 @@ def _split_front_matter(text: str) -> tuple[dict[str, Any], str]:
     """Front matter (lower-cased keys) and body; no front matter gives ({}, text)."""
     # Checked first: given a handler, frontmatter.parse would split on any "---" line, even mid-text.
     if not _HANDLER.detect(text):
+        return {}, text
+    opener_end = text.find("\n")
+    after = "" if opener_end < 0 else text[opener_end + 1 :]
+    if _HANDLER.FM_BOUNDARY is not None and not _HANDLER.FM_BOUNDARY.search(after):
+        # No closing "---": frontmatter.parse would silently index the whole file, header lines and all, as
+        # text. A file cut short while being written looks exactly like this; a "---" rule above prose does not.
+        lines = [line for line in after.split("\n") if line.strip()]
+        first = lines[0] if lines else ""
+        # A key with its colon, or the start of one that is all the file still holds ("---\ntitl").
+        if not first or _FRONT_MATTER_KEY_RE.match(first) or (len(lines) == 1 and _KEY_START_RE.fullmatch(first)):
+            raise InputError("unterminated front matter: the opening '---' line has no closing '---' (file cut short?)")
         return {}, text
     try:
         meta, body = frontmatter.parse(text, handler=_HANDLER)
