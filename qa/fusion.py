@@ -1,8 +1,9 @@
-"""Reciprocal-rank fusion of several rankings into one."""
+"""Fusion of several retrieval signals into one ranking: reciprocal ranks, or weighted z-normalised scores."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+import math
+from collections.abc import Hashable, Mapping, Sequence
 from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
@@ -17,4 +18,46 @@ def rrf(rankings: Sequence[Sequence[K]], *, weights: Sequence[float] | None = No
     for ranking, w in zip(rankings, weights, strict=True):
         for rank, key in enumerate(ranking, start=1):
             scores[key] = scores.get(key, 0.0) + w / (k + rank)
-    return sorted(scores.items(), key=lambda kv: (-kv[1]))
+    return sorted(scores.items(), key=lambda kv: -kv[1])
+
+
+def zscores(values: Mapping[K, float], keys: Sequence[K], *, default: float = 0.0) -> dict[K, float]:
+    """Each key's value as standard deviations from the mean over `keys` (absent keys count as `default`).
+
+    Cosines live in ~[0.7, 0.9] and BM25 in [0, 30+]: centred and scaled per question they can be added.
+    A signal that is the same for every key carries no information and scores 0 everywhere.
+    """
+    if not keys:
+        return {}
+    xs = [values.get(key, default) for key in keys]
+    mu = sum(xs) / len(xs)
+    sd = math.sqrt(sum((x - mu) ** 2 for x in xs) / len(xs))
+    if sd == 0.0:
+        return dict.fromkeys(keys, 0.0)
+    return {key: (x - mu) / sd for key, x in zip(keys, xs, strict=True)}
+
+
+def weighted_fusion(
+    signals: Sequence[Mapping[K, float]],
+    weights: Sequence[float],
+    keys: Sequence[K],
+    *,
+    bonus: Mapping[K, float] | None = None,
+) -> list[tuple[K, float]]:
+    """Best first: score(d) = sum_i w_i * z_i(d) + bonus(d), z_i the z-scores of signal i over `keys`.
+
+    A convex combination of normalised scores keeps how much better a passage is, which reciprocal
+    ranks throw away; ties keep the order of `keys`.
+    """
+    if len(signals) != len(weights):
+        raise ValueError("one weight per signal")
+    total = dict.fromkeys(keys, 0.0)
+    for signal, w in zip(signals, weights, strict=True):
+        if w:
+            for key, z in zscores(signal, keys).items():
+                total[key] += w * z
+    for key, extra in (bonus or {}).items():
+        if key in total:
+            total[key] += extra
+    order = {key: n for n, key in enumerate(keys)}
+    return sorted(total.items(), key=lambda kv: (-kv[1], order[kv[0]]))
