@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.answer import compose_answer
 from qa.config import Settings
 from qa.dense import DenseIndex
-from qa.errors import InputError, NotFoundError
+from qa.errors import IndexStateError, InputError, ModelError, NotFoundError
 from qa.indexer import Encoder, IndexWriter, stamp_of, writer_lock
 from qa.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
 from qa.search import Candidate, Mode, retrieve
@@ -45,78 +46,124 @@ def check_question(question: str, k: int) -> str:
     return q
 
 
+def _manifest_key(index_dir: Path) -> tuple[int, int, int]:
+    """Changes whenever the manifest is replaced (each commit writes a new file: a new inode)."""
+    try:
+        st = os.stat(index_dir / MANIFEST)
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _file_identity(path: Path) -> tuple[int, int]:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_dev, st.st_ino)
+
+
+def load_snapshot(index_dir: Path, current: tuple[Manifest, DenseIndex] | None = None) -> tuple[Manifest, DenseIndex]:
+    """The committed generation: its manifest and dense snapshot (sharing `current`'s base when it is the same file).
+
+    A commit racing this read may delete the files of the manifest just read (two generations later):
+    then the manifest is read again, a few times, before giving up.
+    """
+    for attempt in range(5):
+        manifest = read_manifest(index_dir)
+        reuse = current[1].base if current is not None and current[0].dense_file == manifest.dense_file else None
+        delta = index_dir / manifest.dense_delta if manifest.dense_delta else None
+        try:
+            dense = DenseIndex.open(index_dir / manifest.dense_file, manifest.dense_kind, delta, manifest.model.dim, base=reuse)
+        except (OSError, RuntimeError) as exc:  # FAISS raises RuntimeError for a file it cannot read
+            if attempt == 4:
+                raise IndexStateError(f"cannot read the dense index of {index_dir}: {exc}; run `qa index` to repair it") from None
+            time.sleep(0.05 * (attempt + 1))
+            continue
+        return manifest, dense
+    raise AssertionError("unreachable")
+
+
+class QueryEncoder(Encoder, Protocol):
+    """What answering needs of an embedding model, on top of what indexing needs."""
+
+    def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
+
+
 class Engine:
     """An open index with its model; safe to use from many threads at once."""
 
-    def __init__(self, settings: Settings, encoder: Encoder, manifest: Manifest, dense: DenseIndex) -> None:
+    def __init__(self, settings: Settings, encoder: QueryEncoder, manifest: Manifest, dense: DenseIndex) -> None:
         self.settings = settings
         self.encoder = encoder
         self.index_dir = settings.index_dir
         self.store = Store(settings.index_dir / STORE)
-        self._store_id = self._store_identity()
+        self._store_id = _file_identity(settings.index_dir / STORE)
         # Replaced whole, never mutated: a request keeps the snapshot it started with.
         self._snapshot = (manifest, dense)
         self._write_lock = threading.Lock()
-        self._manifest_mtime = self._mtime()
+        # Guards the swap of _snapshot, so that a refresh never puts back an older generation than a write made.
+        self._swap_lock = threading.Lock()
+        self._manifest_key = self._key()
 
     @classmethod
-    def open(cls, settings: Settings, encoder: Encoder | None = None, *, progress: bool = False) -> Engine:
+    def open(cls, settings: Settings, encoder: QueryEncoder | None = None, *, progress: bool = False) -> Engine:
         """Open the index at settings.index_dir; refuses one built by another model."""
-        manifest = read_manifest(settings.index_dir)
+        read_manifest(settings.index_dir)  # says "no index ..." before a model is loaded for nothing
         encoder = encoder or load_model(settings, progress=progress)
+        key = _manifest_key(settings.index_dir)
+        manifest, dense = load_snapshot(settings.index_dir)
         check_model(settings.index_dir, manifest.model, stamp_of(encoder))
-        dense = DenseIndex.load(settings.index_dir / manifest.dense_file, manifest.dense_kind)
-        return cls(settings, encoder, manifest, dense)
+        engine = cls(settings, encoder, manifest, dense)
+        engine._manifest_key = key
+        return engine
 
     @property
     def manifest(self) -> Manifest:
         return self._snapshot[0]
 
-    def _mtime(self) -> float:
-        try:
-            return os.stat(self.index_dir / MANIFEST).st_mtime
-        except FileNotFoundError:
-            return 0.0
+    @property
+    def dense(self) -> DenseIndex:
+        return self._snapshot[1]
 
-    def _store_identity(self) -> tuple[int, int]:
-        st = os.stat(self.index_dir / STORE)
-        return st.st_dev, st.st_ino
+    def _key(self) -> tuple[int, int, int]:
+        return _manifest_key(self.index_dir)
 
     def refresh(self) -> bool:
-        """Pick up a generation committed by another process (`qa index`); True if it changed."""
-        mtime = self._mtime()
-        if mtime == self._manifest_mtime:
+        """Pick up a generation committed by another process (`qa index`); True if it changed.
+
+        Cheap when nothing changed (one stat). A new generation is loaded beside the current one and
+        swapped in whole; requests in flight finish on the snapshot they started with. A generation of
+        another model is refused (ModelError) and the current one kept.
+        """
+        key = self._key()
+        if key == self._manifest_key:
             return False
-        manifest = read_manifest(self.index_dir)
-        if manifest.generation == self.manifest.generation:
-            self._manifest_mtime = mtime
-            return False
-        for _ in range(3):
-            try:
-                dense = DenseIndex.load(self.index_dir / manifest.dense_file, manifest.dense_kind)
-                break
-            except RuntimeError:
-                # A newer commit removed that file between our two reads: read the manifest again.
-                time.sleep(0.05)
-                manifest = read_manifest(self.index_dir)
-        else:
-            return False
-        # `qa index --rebuild` may have been run with another model: keep serving rather than mix them.
-        check_model(self.index_dir, manifest.model, stamp_of(self.encoder))
-        store_id = self._store_identity()
-        if store_id != self._store_id:
-            # A rebuild replaced the SQLite file: this one's connections still read the deleted one.
-            self.store = Store(self.index_dir / STORE)
-            self._store_id = store_id
-        self._snapshot = (manifest, dense)
-        self._manifest_mtime = mtime
+        # A store file that is not the one open here means the index folder was deleted and built anew:
+        # its generations start again, and its chunk ids mean other passages. Take it whole.
+        store_id = _file_identity(self.index_dir / STORE)
+        replaced = store_id != self._store_id
+        manifest, dense = load_snapshot(self.index_dir, None if replaced else self._snapshot)
+        try:
+            check_model(self.index_dir, manifest.model, stamp_of(self.encoder))
+        except ModelError:
+            self._manifest_key = key  # said once; not loaded again every second until the next commit
+            raise
+        with self._swap_lock:
+            if not replaced and manifest.generation <= self._snapshot[0].generation:
+                self._manifest_key = key
+                return False
+            if replaced:
+                self.store = Store(self.index_dir / STORE)
+                self._store_id = store_id
+            self._snapshot = (manifest, dense)
+            self._manifest_key = key
         return True
 
     # --- asking -------------------------------------------------------------------------------------------
     def embed_question(self, question: str) -> NDArray[np.float32]:
-        vecs: NDArray[np.float32] = self.encoder.embed_queries([question])  # type: ignore[attr-defined]
-        row: NDArray[np.float32] = vecs[0]
-        return row
+        vec: NDArray[np.float32] = self.encoder.embed_queries([question])[0]
+        return vec
 
     def search(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Candidate]:
         question = check_question(question, k)
@@ -126,15 +173,23 @@ class Engine:
     def ask(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> Answer:
         """Answer one question from the index, citing the passages it rests on."""
         question = check_question(question, k)
+        manifest, dense = self._snapshot
         qvec = self.embed_question(question)
-        candidates = retrieve(question, qvec, self.store, self._snapshot[1], k, mode=mode)
-        sentence_vectors = self.store.sentence_vectors_for([c.stored.hash for c in candidates[:3]], self.manifest.model.dim)
+        candidates = retrieve(question, qvec, self.store, dense, k, mode=mode)
+        sentence_vectors = self.store.sentence_vectors_for([c.stored.hash for c in candidates[:3]], manifest.model.dim)
         return compose_answer(question, qvec, candidates, sentence_vectors)
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:
         articles, chunks = self.store.counts()
-        return {"status": "ok", "articles": articles, "chunks": chunks, "model": self.manifest.model.name}
+        manifest = self.manifest
+        return {
+            "status": "ok",
+            "articles": articles,
+            "chunks": chunks,
+            "model": manifest.model.name,
+            "generation": manifest.generation,
+        }
 
     def list_articles(self) -> list[ArticleSummary]:
         return self.store.list_articles()
@@ -164,8 +219,9 @@ class Engine:
             try:
                 writer.apply(upserts, removals)
                 manifest = writer.commit()
-                self._snapshot = (manifest, writer.dense)
-                self._manifest_mtime = self._mtime()
+                with self._swap_lock:
+                    self._snapshot = (manifest, writer.dense)
+                    self._manifest_key = self._key()
             finally:
                 writer.close()
 

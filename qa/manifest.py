@@ -34,6 +34,8 @@ class Manifest:
     dense_file: str
     dense_kind: str
     updated: str
+    # The delta over dense_file (ids added and removed since it was written), or None: see qa/dense.py.
+    dense_delta: str | None = None
     format: str = FORMAT
 
     def to_json(self) -> str:
@@ -42,6 +44,29 @@ class Manifest:
 
 def dense_file_name(generation: int) -> str:
     return f"dense-{generation:08d}.faiss"
+
+
+def delta_file_name(generation: int) -> str:
+    return f"delta-{generation:08d}.npz"
+
+
+def files_of(manifest: Manifest | None) -> set[str]:
+    """The dense files a manifest names."""
+    if manifest is None:
+        return set()
+    return {manifest.dense_file} | ({manifest.dense_delta} if manifest.dense_delta else set())
+
+
+def remove_stale_files(index_dir: Path, current: Manifest, previous: Manifest | None) -> None:
+    """Delete dense files that neither the current nor the previous manifest names, and leftover temporaries.
+
+    The previous generation's files are kept: a reader that has just read the previous manifest can
+    still load them (and retries with the new manifest if they vanish under it all the same).
+    """
+    keep = files_of(current) | files_of(previous)
+    for path in [*index_dir.glob("dense-*.faiss*"), *index_dir.glob("delta-*.npz*"), index_dir / (MANIFEST + ".tmp")]:
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 def read_manifest(index_dir: Path) -> Manifest:
@@ -64,6 +89,7 @@ def read_manifest(index_dir: Path) -> Manifest:
             dense_file=str(raw["dense_file"]),
             dense_kind=str(raw["dense_kind"]),
             updated=str(raw["updated"]),
+            dense_delta=str(raw["dense_delta"]) if raw.get("dense_delta") else None,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexStateError(f"corrupt index manifest {path}: {exc}") from None

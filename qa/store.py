@@ -112,7 +112,9 @@ class Store:
         return None if row is None else str(row[0])
 
     def set_meta(self, con: sqlite3.Connection, key: str, value: str) -> None:
-        con.execute("INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        con.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+        )
 
     @property
     def generation(self) -> int:
@@ -122,23 +124,35 @@ class Store:
     def article_hashes(self) -> dict[str, str]:
         return dict(self.connection().execute("SELECT id, hash FROM articles").fetchall())
 
+    def article_states(self) -> dict[str, tuple[str, str | None]]:
+        """Every article's (content hash, source file): what a sync compares the corpus against."""
+        rows = self.connection().execute("SELECT id, hash, source FROM articles").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
     def get_article(self, article_id: str) -> Article | None:
-        row = self.connection().execute(
-            "SELECT id, text, title, date, url, lang, source FROM articles WHERE id = ?", (article_id,)
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute("SELECT id, text, title, date, url, lang, source FROM articles WHERE id = ?", (article_id,))
+            .fetchone()
+        )
         if row is None:
             return None
         return Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
 
     def list_articles(self) -> list[ArticleSummary]:
-        rows = self.connection().execute(
-            "SELECT a.id, a.title, a.date, a.url, (SELECT count(*) FROM chunks c WHERE c.article_id = a.id) "
-            "FROM articles a ORDER BY a.date DESC, a.id"
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT a.id, a.title, a.date, a.url, (SELECT count(*) FROM chunks c WHERE c.article_id = a.id) "
+                "FROM articles a ORDER BY a.date DESC, a.id"
+            )
+            .fetchall()
+        )
         return [ArticleSummary(r[0], r[1], _date(r[2]), r[3], int(r[4])) for r in rows]
 
     def article_chunk_count(self, article_id: str) -> int:
-        return int(self.connection().execute("SELECT count(*) FROM chunks WHERE article_id = ?", (article_id,)).fetchone()[0])
+        row = self.connection().execute("SELECT count(*) FROM chunks WHERE article_id = ?", (article_id,)).fetchone()
+        return int(row[0])
 
     def counts(self) -> tuple[int, int]:
         con = self.connection()
@@ -148,13 +162,23 @@ class Store:
         )
 
     # --- writes (inside one transaction) -----------------------------------------------------------------
-    def delete_article(self, con: sqlite3.Connection, article_id: str) -> list[int]:
-        """Remove an article and its chunks; returns the removed chunk ids."""
-        ids = [int(r[0]) for r in con.execute("SELECT id FROM chunks WHERE article_id = ?", (article_id,))]
+    def clear(self, con: sqlite3.Connection) -> None:
+        """Empty every table but keep the id sequence, so a chunk id is never reused (old dense files cite ids)."""
+        for table in ("chunk_terms", "chunks", "articles", "vectors"):
+            con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM meta WHERE key IN ('model_name', 'model_dim', 'model_fingerprint')")
+
+    def set_source(self, con: sqlite3.Connection, article_id: str, source: str | None) -> None:
+        con.execute("UPDATE articles SET source = ? WHERE id = ?", (source, article_id))
+
+    def delete_article(self, con: sqlite3.Connection, article_id: str) -> tuple[list[int], list[str]]:
+        """Remove an article and its chunks; returns the removed chunk ids and their content hashes."""
+        rows = con.execute("SELECT id, hash FROM chunks WHERE article_id = ?", (article_id,)).fetchall()
+        ids = [int(r[0]) for r in rows]
         con.executemany("DELETE FROM chunk_terms WHERE rowid = ?", [(i,) for i in ids])
         con.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
         con.execute("DELETE FROM articles WHERE id = ?", (article_id,))
-        return ids
+        return ids, [str(r[1]) for r in rows]
 
     def insert_article(
         self, con: sqlite3.Connection, article: Article, chunks: Sequence[Chunk], terms: Sequence[str]
@@ -198,24 +222,24 @@ class Store:
             [(h,) for h in hashes],
         )
 
-    def chunk_hashes(self, con: sqlite3.Connection, chunk_ids: Sequence[int]) -> list[str]:
-        return [h for i in chunk_ids for (h,) in con.execute("SELECT hash FROM chunks WHERE id = ?", (i,))]
-
     # --- vectors ------------------------------------------------------------------------------------------
     def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
         con = self.connection()
         return {h for h in set(hashes) if con.execute("SELECT 1 FROM vectors WHERE hash = ?", (h,)).fetchone() is None}
 
-    def put_vectors(self, rows: Iterable[tuple[str, NDArray[np.float32], NDArray[np.float32] | None]]) -> None:
-        """Cache embeddings by content hash; committed at once so a killed run keeps them."""
-        with self.transaction() as con:
-            con.executemany(
-                "INSERT OR REPLACE INTO vectors(hash, vec, sentences) VALUES (?, ?, ?)",
-                [
-                    (h, np.asarray(v, dtype=np.float32).tobytes(), None if s is None else np.asarray(s, dtype=np.float16).tobytes())
-                    for h, v, s in rows
-                ],
-            )
+    def put_vectors(
+        self, rows: Iterable[tuple[str, NDArray[np.float32], NDArray[np.float32] | None]], con: sqlite3.Connection | None = None
+    ) -> None:
+        """Cache embeddings by content hash, in the caller's transaction or in one of their own."""
+        values = [
+            (h, np.asarray(v, dtype=np.float32).tobytes(), None if s is None else np.asarray(s, dtype=np.float16).tobytes())
+            for h, v, s in rows
+        ]
+        if con is not None:
+            con.executemany("INSERT OR REPLACE INTO vectors(hash, vec, sentences) VALUES (?, ?, ?)", values)
+            return
+        with self.transaction() as own:
+            own.executemany("INSERT OR REPLACE INTO vectors(hash, vec, sentences) VALUES (?, ?, ?)", values)
 
     def vectors_for(self, hashes: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         con = self.connection()
@@ -235,6 +259,23 @@ class Store:
                 out[h] = np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, dim)
         return out
 
+    def chunk_ids(self) -> NDArray[np.int64]:
+        """Every live chunk id, sorted: what the dense index must hold."""
+        rows = self.connection().execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
+        """The cached vector of each of these chunks (a chunk whose vector is missing is absent)."""
+        con = self.connection()
+        out: dict[int, NDArray[np.float32]] = {}
+        for cid in chunk_ids:
+            row = con.execute(
+                "SELECT v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash WHERE c.id = ?", (int(cid),)
+            ).fetchone()
+            if row is not None:
+                out[int(cid)] = np.frombuffer(row[0], dtype=np.float32)
+        return out
+
     def iter_chunk_vectors(self, batch: int = 10_000) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
         """Every live chunk's id and vector, in batches, to rebuild the dense index without re-embedding."""
         cur = self.connection().execute("SELECT c.id, v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash ORDER BY c.id")
@@ -251,7 +292,7 @@ class Store:
         for cid in chunk_ids:
             row = con.execute(
                 'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.hash, c.sentences, c.dates, '
-                "substr(a.text, c.start + 1, c.\"end\" - c.start), a.title, a.date, a.url "
+                'substr(a.text, c.start + 1, c."end" - c.start), a.title, a.date, a.url '
                 "FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id = ?",
                 (cid,),
             ).fetchone()
@@ -274,8 +315,12 @@ class Store:
         if not terms or k <= 0:
             return []
         query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        rows = self.connection().execute(
-            "SELECT rowid, bm25(chunk_terms) AS s FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY s LIMIT ?",
-            (query, k),
-        ).fetchall()
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT rowid, bm25(chunk_terms) AS s FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY s LIMIT ?",
+                (query, k),
+            )
+            .fetchall()
+        )
         return [(int(r[0]), -float(r[1])) for r in rows]

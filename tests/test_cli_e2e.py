@@ -82,8 +82,8 @@ def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
 
 
 def test_model_that_does_not_match_the_index_is_refused(built: Path, tmp_path: Path) -> None:
-    from qa.engine import load_model
     from qa.config import Settings
+    from qa.engine import load_model
 
     # Another model folder: the same files under another name, so it loads but is not the index's model.
     original = Path(load_model(Settings(), progress=False).info.path)

@@ -60,9 +60,9 @@ def test_deleted_article_leaves_no_chunks_terms_or_orphan_vectors(tmp_path: Path
     chunk = store.chunks_by_id([ids[0]])[ids[0]]
     store.put_vectors([(chunk.hash, np.ones(4, np.float32), None)])
     with store.transaction() as con:
-        removed = store.delete_article(con, "a0")
-        store.drop_unreferenced_vectors(con, [chunk.hash])
-    assert removed == [ids[0]]
+        removed, hashes = store.delete_article(con, "a0")
+        store.drop_unreferenced_vectors(con, hashes)
+    assert (removed, hashes) == ([ids[0]], [chunk.hash])
     assert store.chunks_by_id([ids[0]]) == {}
     assert ids[0] not in {cid for cid, _ in store.lexical_search(["sign"], 10)}
     assert store.missing_vectors([chunk.hash]) == {chunk.hash}

@@ -207,6 +207,7 @@ class HealthResponse(BaseModel):
     articles: int = Field(description="Articles in the index.")
     chunks: int = Field(description="Passages (chunks) in the index.")
     model: str = Field(description="Name of the embedding model the index was built with.")
+    generation: int | None = Field(None, description="Index generation being served: it grows with each commit.")
 
 
 class ArticleSummaryOut(BaseModel):

@@ -1,0 +1,161 @@
+"""Shared pieces of the indexing and scale benchmarks: OrangeSum slices, vectors, stand-in encoder, reports."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import sqlite3
+import statistics
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+ROOT = Path(__file__).resolve().parent.parent
+ORANGESUM = ROOT.parent / "shared" / "data" / "orangesum" / "orangesum_articles.jsonl.gz"
+# Benchmark indexes (git-ignored; several GB at full scale): QA_BENCH_CACHE moves them elsewhere.
+CACHE = Path(os.environ.get("QA_BENCH_CACHE", ROOT / "eval" / "cache" / "bench"))
+REPORTS = ROOT / "eval" / "reports"
+
+
+def say(*parts: object) -> None:
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def orangesum_lines(start: int = 0, stop: int | None = None) -> Iterator[bytes]:
+    """Raw JSON lines of OrangeSum records [start, stop), streamed from the shared copy."""
+    with gzip.open(ORANGESUM, "rb") as fh:
+        for i, line in enumerate(fh):
+            if stop is not None and i >= stop:
+                return
+            if i >= start:
+                yield line
+
+
+def write_slice(dest: Path, start: int, stop: int | None) -> Path:
+    """A corpus file holding OrangeSum records [start, stop) (outside the repo's corpus, never committed)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with gzip.open(dest, "wb", compresslevel=1) as out:
+        for line in orangesum_lines(start, stop):
+            out.write(line)
+    return dest
+
+
+def real_vectors(*stores: Path) -> NDArray[np.float32]:
+    """Every cached passage vector of these index stores (real e5 vectors when a real model built them)."""
+    parts: list[NDArray[np.float32]] = []
+    for path in stores:
+        if not path.exists():
+            continue
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = con.execute("SELECT vec FROM vectors").fetchall()
+        con.close()
+        if rows:
+            parts.append(np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows]))
+    return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
+
+
+@dataclass(frozen=True)
+class Info:
+    name: str
+    path: str
+    dim: int
+    fingerprint: str
+
+
+class GaussianEncoder:
+    """Stand-in for the model when only the pipeline's cost or scale is measured: each passage (and each
+    sentence) gets a vector drawn, deterministically from its text, from a Gaussian fitted to real e5
+    passage vectors (their mean and covariance), then normalised. It claims the real model's identity
+    (`info`) so that the real model can query the index; such an index is a benchmark artefact only."""
+
+    def __init__(self, info: Any, real: NDArray[np.float32]) -> None:
+        self.info = info
+        self.mean = real.mean(axis=0).astype(np.float64)
+        cov = np.cov(real.astype(np.float64), rowvar=False) + 1e-6 * np.eye(real.shape[1])
+        self.chol = np.linalg.cholesky(cov)
+        self.calls = 0
+
+    def sample(self, seeds: Sequence[str]) -> NDArray[np.float32]:
+        g = np.stack(
+            [
+                np.random.default_rng(int(hashlib.md5(s.encode()).hexdigest()[:16], 16)).standard_normal(len(self.mean))
+                for s in seeds
+            ]
+        )
+        v = self.mean + g @ self.chol.T
+        return (v / np.linalg.norm(v, axis=1, keepdims=True)).astype(np.float32)
+
+    def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> NDArray[np.float32]:
+        self.calls += len(texts)
+        return self.sample(texts) if texts else np.zeros((0, len(self.mean)), np.float32)
+
+    def embed_passages_with_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]], **_: Any
+    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
+        vecs = self.embed_passages(texts)
+        sent = [
+            self.sample([f"{t[a:b]}#{j}" for j, (a, b) in enumerate(s)]) if s else np.zeros((0, len(self.mean)), np.float32)
+            for t, s in zip(texts, spans, strict=True)
+        ]
+        return vecs, sent
+
+
+def rss_mb(pid: int | None = None) -> tuple[float, float]:
+    """(current RSS, peak RSS) of a process in MiB, from /proc."""
+    status = Path(f"/proc/{pid or os.getpid()}/status").read_text()
+    values = {line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith(("VmRSS", "VmHWM"))}
+    return int(values["VmRSS"]) / 1024, int(values["VmHWM"]) / 1024
+
+
+def pct(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0-100) of the values, by linear interpolation."""
+    if not values:
+        return float("nan")
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def save_report(name: str, report: dict[str, Any]) -> Path:
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    path = REPORTS / f"{name}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    say(f"wrote {path}")
+    return path
+
+
+def pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def restamp(index_dir: Path, info: Any) -> None:
+    """Record `info` as the model of a benchmark index built by the stand-in under an earlier fingerprint of the
+    same model (the provisioned folder changed version); only for indexes whose vectors are stand-ins anyway."""
+    import dataclasses
+
+    from qa.manifest import ModelStamp, read_manifest, write_manifest
+    from qa.store import Store
+
+    stamp = ModelStamp(info.name, info.dim, info.fingerprint)
+    manifest = read_manifest(index_dir)
+    if manifest.model == stamp:
+        return
+    store = Store(index_dir / "store.sqlite")
+    with store.transaction() as con:
+        store.set_meta(con, "model_fingerprint", info.fingerprint)
+    store.close()
+    write_manifest(index_dir, dataclasses.replace(manifest, model=stamp))
