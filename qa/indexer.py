@@ -66,6 +66,12 @@ def _clear_for_rebuild(index_dir: Path) -> None:
         store.close()
 
 
+def _error_file(error: FileError) -> str:
+    """The corpus file an error is about: a record's error names it as "file:LINE"."""
+    head, sep, tail = error.file.rpartition(":")
+    return head if sep and tail.isdigit() else error.file
+
+
 def sync_corpus(
     corpus_dir: Path,
     index_dir: Path,
@@ -132,7 +138,7 @@ def sync_corpus(
             # Articles of a file with errors are kept as they were rather than dropped: nothing indexed is
             # lost to a bad copy. A bad record ("file.jsonl:LINE") names no id, so it protects its whole file
             # (OrangeSum's empty records thus keep articles removed from it: FileError would need the id).
-            bad_files = {e.file.split(":")[0] for e in report.errors}
+            bad_files = {_error_file(e) for e in report.errors}
             removed = [aid for aid, (_, source) in existing.items() if aid not in seen and source not in bad_files]
             del existing  # not needed past here: free it before the long part
             with tqdm(

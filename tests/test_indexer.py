@@ -308,3 +308,18 @@ def test_engine_takes_an_index_folder_built_anew_under_it(tmp_path: Path) -> Non
     sync_corpus(corpus, index, enc, progress=False)  # generation 1 again, chunk ids from 1 again
     assert engine.refresh() and engine.manifest.generation == 1
     assert {c.stored.chunk.article_id for c in engine.search("article port", 5, mode="bm25")} == {"b", "c"}
+
+
+def test_bad_record_in_a_path_with_a_colon_keeps_its_file_articles(tmp_path: Path) -> None:
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    folder = corpus / "2025:06"
+    folder.mkdir(parents=True)
+    good = '{"id": "kz1", "text": "Un article sur Astana."}\n'
+    (folder / "a.jsonl").write_text(good, encoding="utf-8")
+    sync_corpus(corpus, index, FakeEncoder(), progress=False)
+    # The file is rewritten and its only record is cut mid-way: the indexed article must stay.
+    (folder / "a.jsonl").write_text('{"id": "kz1", "text": "Un art', encoding="utf-8")
+    report = sync_corpus(corpus, index, FakeEncoder(), progress=False)
+    assert report.errors and report.errors[0].file.startswith("2025:06/a.jsonl")
+    assert report.removed == 0
+    assert "kz1" in Store(index / "store.sqlite").article_hashes()
