@@ -183,8 +183,3 @@ def retrieve(
     chunks = store.chunks_by_id([i for i, _ in fused])
     ids = [i for i, _ in fused if i in chunks]
     return _distinct(fused, chunks, _cosines(qvec, ids, chunks, dict(dense_hits), store), k)
-
-
-def rank_ids(candidates: Sequence[Candidate]) -> list[str]:
-    """Article ids in rank order, for evaluation."""
-    return [c.stored.chunk.article_id for c in candidates]
