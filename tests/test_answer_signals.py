@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from qa.answer import is_heading, mentioned, missing_names, name_units
+from qa.answer import is_heading
+from qa.names import mentioned, missing_names, name_units
 
 
 def test_names_group_adjacent_capitals_and_numbers_stand_alone() -> None:

@@ -208,16 +208,45 @@ class Encoder:
                 ends = offsets[row][:, 1] - len(prompt)
                 # Specials and padding have empty offsets; prompt tokens end before the text does.
                 real = (offsets[row][:, 1] > offsets[row][:, 0]) & (ends > 0)
+                pooled = np.zeros((len(spans[i]), tokens.shape[-1]), dtype=np.float32)
+                found = np.zeros(len(spans[i]), dtype=bool)
                 for j, (a, b) in enumerate(spans[i]):
                     mask = real & (ends > a) & (ends <= b)
                     if mask.any():
-                        v = tokens[row][mask].mean(axis=0)
-                        n = float(np.linalg.norm(v))
-                        if n > 0:
-                            span_vectors[i][j] = v / n
+                        pooled[j] = tokens[row][mask].mean(axis=0)
+                        found[j] = True
+                if found.any():
+                    projected = self._after_pooling(pooled[found])
+                    norms = np.linalg.norm(projected, axis=1, keepdims=True)
+                    span_vectors[i][found] = np.where(norms > 0, projected / np.maximum(norms, 1e-12), 0.0)
         return vectors, span_vectors
 
     # --- internals ----------------------------------------------------------------------------------
+
+    def _after_pooling(self, pooled: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Pooled token states through the modules that follow pooling (embeddinggemma's Dense layers).
+
+        Span vectors are pooled by hand, so they must take the same path to the embedding space as the
+        passage's own pooled vector; for a model that ends at pooling (e5) this is the identity.
+        """
+        tail = self._post_pooling_modules()
+        if not tail:
+            return pooled
+        import torch
+
+        features: dict[str, Any] = {"sentence_embedding": torch.from_numpy(pooled).to(self._model.device)}
+        with torch.inference_mode():
+            for module in tail:
+                features = module(features)
+        result: NDArray[np.float32] = features["sentence_embedding"].float().cpu().numpy()
+        return result
+
+    def _post_pooling_modules(self) -> list[Any]:
+        modules = list(self._model.children()) if hasattr(self._model, "children") else []
+        names = [type(m).__name__ for m in modules]
+        if "Pooling" not in names:
+            return []
+        return [m for m in modules[names.index("Pooling") + 1 :] if type(m).__name__ != "Normalize"]
 
     def _encode(self, texts: Sequence[str], prompt: str | None, *, batch_size: int, progress: bool) -> NDArray[np.float32]:
         out = np.zeros((len(texts), self.info.dim), dtype=np.float32)
