@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from qa.answer import ANSWER_POOL, compose_answer
+from qa.answer import compose_answer
 from qa.config import Settings
 from qa.dense import DenseIndex
 from qa.errors import IndexStateError, InputError, ModelError, NotFoundError
+from qa.evidence import ANSWER_POOL
 from qa.indexer import Encoder, IndexWriter, stamp_of, writer_lock
 from qa.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
 from qa.search import Candidate, Mode, retrieve

@@ -87,10 +87,6 @@ def mentioned(term: str, vocabulary: set[str]) -> bool:
     return False
 
 
-def _mentioned(term: str, vocabulary: set[str]) -> bool:
-    return mentioned(term, vocabulary)
-
-
 # English names whose French form no spelling rule reaches ("United States" / "États-Unis"): countries,
 # regions, capitals and institutions that French news names often. Folded, as words; a name counts as
 # mentioned when any word of its French form is.
@@ -175,7 +171,7 @@ NAME_FORMS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _name_forms(unit: tuple[str, ...]) -> set[str]:
+def name_forms(unit: tuple[str, ...]) -> set[str]:
     """The unit's words plus the French words of any known English name inside it, longest first."""
     forms = set(unit)
     for size in range(len(unit), 0, -1):
@@ -187,4 +183,9 @@ def _name_forms(unit: tuple[str, ...]) -> set[str]:
 def missing_names(question: str, texts: Sequence[str]) -> list[tuple[str, ...]]:
     """The names and numbers of the question that none of the texts mentions (a name counts if any word of it does)."""
     vocabulary = {fold(w) for text in texts for w in words(text)}
-    return [unit for unit in name_units(question) if not any(mentioned(t, vocabulary) for t in _name_forms(unit))]
+    return [unit for unit in name_units(question) if not any(mentioned(t, vocabulary) for t in name_forms(unit))]
+
+
+def is_known_name(unit: tuple[str, ...]) -> bool:
+    """Whether the unit holds an English name whose French form is known: its absence is then certain."""
+    return any(" ".join(unit[i:j]) in NAME_FORMS for i in range(len(unit)) for j in range(i + 1, len(unit) + 1))

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from qa.analyzer import analyze_query, stop_words, words
+from qa.analyzer import analyze, analyze_query, stop_words, words
 from qa.dates import DateRange, overlaps, query_dates
 from qa.dense import DenseIndex
 from qa.fusion import weighted_fusion
+from qa.names import name_forms, name_units
 from qa.store import Store, StoredChunk
 
 if TYPE_CHECKING:
@@ -59,8 +60,14 @@ def question_language(question: str) -> str:
 
 
 def query_terms(question: str) -> list[str]:
-    """The lexical query: French and English stems of the question's content words."""
-    return [t for t in analyze_query(question) if t not in stop_words()]
+    """The lexical query: French and English stems of the question's content words, plus the French
+    form of any English name that no spelling rule reaches ("United States" -> "États-Unis")."""
+    terms = [t for t in analyze_query(question) if t not in stop_words()]
+    for unit in name_units(question):
+        for term in analyze(" ".join(sorted(name_forms(unit) - set(unit)))):
+            if term not in terms:
+                terms.append(term)
+    return terms
 
 
 def _overlapping(a: StoredChunk, b: StoredChunk) -> bool:

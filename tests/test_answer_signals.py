@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.answer import is_heading
+from qa.evidence import is_heading
 from qa.names import mentioned, missing_names, name_units
 
 

@@ -1,0 +1,204 @@
+"""Which sentence of the best passages answers the question: what each sentence offers, and the choice."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from qa.analyzer import analyze, analyze_query, fold, words
+from qa.dates import DateRange, extract_dates, overlaps, query_dates
+from qa.search import Candidate
+from qa.types import Span
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+# Sentences are picked from this many of the best passages.
+ANSWER_POOL = 5
+# Weights, against the sentence's cosine to the question, of what else says a sentence answers. Tuned
+# on PIAF dev questions and checked on the test split and the gold questions (eval/reports/tuning.md).
+LEXICAL_WEIGHT = 0.3  # share of the question's terms the sentence holds, rare terms counting more
+DATE_WEIGHT = 0.05  # the sentence names the period the question asks about (minus as much if only others)
+TYPE_WEIGHT = 0.03  # the sentence holds the kind of thing asked for: a number, a date, a name
+# Later passages must beat earlier ones clearly: passage rank carries the fused evidence.
+RANK_PENALTY = 0.005
+# Headings and captions ("Kassym-Jomart Tokaïev au sommet UE-Asie centrale") echo a question's words
+# without answering it: as answers they must beat a real sentence by this much cosine.
+HEADING_PENALTY = 0.05
+# A sentence announcing a list ("elle repose sur trois objectifs :") is answered by the lines after it,
+# taken up to this many characters.
+LIST_CHARS = 400
+_SENTENCE_END = re.compile(r"[.!?…:;»”\"')\]]\s*$")
+# Words that answer "how many" without digits ("vingt", "des dizaines de milliers", "plusieurs").
+_NUMBER_TEXT = (
+    "deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente quarante cinquante cent "
+    "mille million millions milliard milliards dizaine dizaines douzaine douzaines quinzaine vingtaine "
+    "centaine centaines millier milliers plusieurs peu autant nombreux nombreuses beaucoup two three four five "
+    "six seven eight nine ten twelve twenty hundred thousand billion several many few dozen dozens hundreds "
+    "thousands millions billions"
+)
+_NUMBER_WORDS = frozenset(fold(w) for w in _NUMBER_TEXT.split())
+
+AnswerType = Literal["number", "date", "name"]
+_TYPE_CUES: tuple[tuple[AnswerType, str], ...] = (
+    ("number", r"combien(?! de temps)|how (many|much)|quel(le)?s? (nombre|montant|somme)|what (number|amount)"),
+    ("date", r"quand|when|quelle (annee|date|decennie|epoque)|en quelle|(what|which) (year|date|decade|month)"),
+    ("name", r"qui|who|whom|ou|where|comment s appelle|(quel(le)?s?|what|which) (pays|ville|president\w*|country|city)"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The chosen sentence (or adjacent ones): which candidate it is in, its span, its cosine."""
+
+    index: int
+    span: Span
+    cosine: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a candidate passage with what scoring reads of it."""
+
+    index: int  # the candidate it is in
+    position: int  # its place among that candidate's sentences
+    span: Span
+    text: str
+    cosine: float
+    terms: frozenset[str]
+
+
+def answer_type(question: str) -> AnswerType | None:
+    """What kind of thing the question asks for, from its question words; None when it is open."""
+    folded = " ".join(fold(w) for w in words(question))
+    for kind, cue in _TYPE_CUES:
+        if re.search(rf"\b({cue})\b", folded):
+            return kind
+    return None
+
+
+def is_heading(text: str) -> bool:
+    """A line that is not a sentence: short and without closing punctuation (heading, caption, menu item)."""
+    return len(text.split()) < 10 and not _SENTENCE_END.search(text)
+
+
+def holds_type(kind: AnswerType | None, text: str, question_words: set[str]) -> bool:
+    """Whether a sentence holds a number, a date or a name that the question does not already give."""
+    if kind is None:
+        return False
+    tokens = words(text)
+    if kind == "number":
+        # Digits inside a date ("le 16 juin 2025") do not count: they answer "when", not "how many".
+        dates = [(m.start, m.end) for m in extract_dates(text)]
+        undated = "".join(ch if not any(a <= i < b for a, b in dates) else " " for i, ch in enumerate(text))
+        return any(any(ch.isdigit() for ch in t) or fold(t) in _NUMBER_WORDS for t in words(undated))
+    if kind == "date":
+        return bool(extract_dates(text)) or bool(re.search(r"\b(1[0-9]|20)\d0s?\b|\bann[ée]es \d", text))
+    return any(t[0].isupper() and fold(t) not in question_words for t in tokens[1:])
+
+
+def _sentences(
+    candidates: Sequence[Candidate], sentence_vectors: dict[str, NDArray[np.float32]], qvec: NDArray[np.float32]
+) -> list[Sentence]:
+    out: list[Sentence] = []
+    for index, cand in enumerate(candidates[:ANSWER_POOL]):
+        chunk = cand.stored.chunk
+        spans = chunk.sentences or (Span(chunk.start, chunk.end),)
+        vecs = sentence_vectors.get(cand.stored.hash)
+        if vecs is not None and len(vecs) != len(spans):
+            vecs = None
+        for j, span in enumerate(spans):
+            text = chunk.text[span.start - chunk.start : span.end - chunk.start]
+            if not re.search(r"\w", text):
+                continue
+            cosine = float(vecs[j] @ qvec) if vecs is not None else cand.cosine
+            out.append(Sentence(index, j, span, text, cosine, frozenset(analyze(text))))
+    return out
+
+
+def _idf(sentences: Sequence[Sentence]) -> dict[str, float]:
+    """Term weights local to the pool: a term every sentence shares (the subject) tells them apart least."""
+    df: dict[str, int] = {}
+    for s in sentences:
+        for t in s.terms:
+            df[t] = df.get(t, 0) + 1
+    n = len(sentences)
+    return {t: math.log(1 + n / c) for t, c in df.items()}
+
+
+def _date_match(ranges: Sequence[DateRange], text: str) -> float:
+    if not ranges:
+        return 0.0
+    mentions = extract_dates(text)
+    if not mentions:
+        return 0.0
+    return 1.0 if any(overlaps(m.value, r) for m in mentions for r in ranges) else -1.0
+
+
+def sentence_scores(question: str, sentences: Sequence[Sentence]) -> list[float]:
+    """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
+    q_terms = set(analyze_query(question))
+    idf = _idf(sentences)
+    q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
+    ranges = query_dates(question)
+    kind = answer_type(question)
+    question_words = {fold(w) for w in words(question)}
+    scores = []
+    for s in sentences:
+        lexical = sum(idf[t] for t in q_terms & s.terms) / q_mass
+        score = (
+            s.cosine
+            + LEXICAL_WEIGHT * lexical
+            + DATE_WEIGHT * _date_match(ranges, s.text)
+            + TYPE_WEIGHT * holds_type(kind, s.text, question_words)
+            - RANK_PENALTY * s.index
+            - (HEADING_PENALTY if is_heading(s.text) else 0.0)
+        )
+        scores.append(score)
+    return scores
+
+
+def choose_sentence(
+    question: str,
+    qvec: NDArray[np.float32],
+    candidates: Sequence[Candidate],
+    sentence_vectors: dict[str, NDArray[np.float32]],
+) -> Choice | None:
+    """The sentence, among the best passages, most likely to answer the question."""
+    sentences = _sentences(candidates, sentence_vectors, qvec)
+    if not sentences:
+        return None
+    scores = sentence_scores(question, sentences)
+    best = sentences[int(np.argmax(scores))]
+    return Choice(best.index, _extend(question, candidates[best.index], best), best.cosine)
+
+
+def _extend(question: str, cand: Candidate, best: Sentence) -> Span:
+    """The chosen sentence, with what completes it: the list it announces, or the next sentence.
+
+    The sentence that sets the scene ("in Astana in June") is often not the one that says what happened
+    ("they signed 24 agreements"): the next one is taken too when it adds question terms, unless a line
+    break separates them (the next paragraph is about something else).
+    """
+    chunk = cand.stored.chunk
+    spans = chunk.sentences or (Span(chunk.start, chunk.end),)
+    span = best.span
+    following = spans[best.position + 1 :]
+    if best.text.rstrip().endswith(":") and following:
+        end = span.end
+        for nxt in following:
+            if nxt.end - span.start > LIST_CHARS and end > span.end:
+                break
+            end = nxt.end
+        return Span(span.start, end)
+    if following and "\n" not in chunk.text[span.end - chunk.start : following[0].start - chunk.start]:
+        nxt = following[0]
+        there = set(analyze(chunk.text[nxt.start - chunk.start : nxt.end - chunk.start]))
+        if (set(analyze_query(question)) & there) - best.terms:
+            return Span(span.start, nxt.end)
+    return span
