@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", choices=["dev", "test"], default="test", help="question sample to run (tune on dev, report test)")
     ap.add_argument("--n", type=int, default=SAMPLE, help="questions in the French sample [%(default)s]")
-    ap.add_argument("--index", type=Path, default=CACHE / "piaf-index", help="index folder, reused between runs [%(default)s]")
+    ap.add_argument("--index", type=Path, default=None, help="index folder, reused between runs [cache/piaf-index-MODEL]")
     ap.add_argument("--piaf", type=Path, default=PIAF_PATH, help="PIAF SQuAD-format file [%(default)s]")
     ap.add_argument("--no-fr", action="store_true", help="skip the French sample")
     ap.add_argument("--no-en", action="store_true", help="skip the English translations")
@@ -46,10 +46,12 @@ def main(argv: list[str] | None = None) -> int:
 
     piaf = load_piaf(args.piaf)
     corpus = write_corpus(piaf.paragraphs, CACHE / "piaf-corpus").parent
-    settings = Settings().with_overrides(index_dir=args.index, corpus_dir=corpus)
+    model = Settings().model
+    index = args.index or CACHE / f"piaf-index-{Path(model).name}"
+    settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
     encoder = load_model(settings, progress=True)
     # Incremental: only paragraphs whose text changed are embedded again (the cache is keyed by content).
-    sync_corpus(corpus, args.index, encoder, progress=True)
+    sync_corpus(corpus, index, encoder, progress=True)
     engine = Engine.open(settings, encoder)
     reports = []
 

@@ -7,7 +7,9 @@ recall that turns at most BUDGET of the answerable questions into abstentions. T
 French ones lowered by the smallest shift that turns at most one of the 17 answerable English dev
 questions into an abstention (3% of 17 is less than one). Both are then reported on the test split; for
 comparison, the French ones lowered by the cosine gap measured between our English translations and
-their French originals. Writes eval/reports/abstention-calibration.json.
+their French originals. The rules that need no bar (a period or a well-known name the passages never
+mention, no quantity for "how many") apply throughout. Cosines are the model's own: run it once per model
+(QA_MODEL); writes eval/reports/abstention-calibration-MODEL.json.
 """
 
 from __future__ import annotations
@@ -34,13 +36,14 @@ from qa.evaluation.piaf import (
     load_translations,
     sample_questions,
 )
+from qa.evidence import ANSWER_POOL, choose_sentence
 from qa.search import retrieve
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / "cache"
 # Largest share of answerable questions a threshold may turn into abstentions.
 BUDGET = 0.03
-GRID = [round(0.70 + 0.005 * i, 3) for i in range(61)]  # 0.700 .. 1.000
+GRID = [round(0.01 * i, 2) for i in range(101)]  # 0.00 .. 1.00: cosine scales differ between models
 
 
 def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str, Any]]:
@@ -49,9 +52,12 @@ def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str,
     for q in questions:
         qvec = engine.embed_question(q.question)
         cands = retrieve(q.question, qvec, engine.store, engine._snapshot[1], 5)
-        sv = engine.store.sentence_vectors_for([c.stored.hash for c in cands[: A.ANSWER_POOL]], len(qvec))
-        choice = A.choose_sentence(q.question, qvec, cands, sv)
+        sv = engine.store.sentence_vectors_for([c.stored.hash for c in cands[:ANSWER_POOL]], len(qvec))
+        choice = choose_sentence(q.question, qvec, cands, sv)
         s = A.abstention_signals(q.question, cands, choice)
+        # What abstains whatever the bars: the uncalibrated bars never abstain on the subject's cosine
+        # and always on a missing name, so without the names those rules alone are left.
+        fixed = A.should_abstain(q.question, cands, choice, A.Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0}))
         out.append(
             {
                 "id": q.id,
@@ -60,14 +66,14 @@ def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str,
                 "top": s["top_cosine"],
                 "sentence": s["sentence_cosine"],
                 "names": bool(s["missing_names"]),
-                "dates": bool(s["missing_dates"]),
+                "fixed": fixed,
             }
         )
     return out
 
 
 def abstains(r: dict[str, Any], t_min: float, t_name: float) -> bool:
-    return bool(r["dates"] or r["top"] < t_min or (r["names"] and r["sentence"] < t_name))
+    return bool(r["fixed"] or r["top"] < t_min or (r["names"] and r["sentence"] < t_name))
 
 
 def rates(rows: Sequence[dict[str, Any]], t_min: float, t_name: float) -> dict[str, Any]:
@@ -124,11 +130,15 @@ def choose_shift(rows: Sequence[dict[str, Any]], french: tuple[float, float]) ->
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--index", type=Path, default=CACHE / "piaf-index", help="the full PIAF index (eval/bench_piaf.py builds it)")
+    ap.add_argument(
+        "--index", type=Path, default=None, help="the full PIAF index (eval/bench_piaf.py builds it) [cache/piaf-index-MODEL]"
+    )
     args = ap.parse_args(argv)
     piaf = load_piaf()
     translations = load_translations(EN_PATH)
     encoder = load_model(Settings(), progress=False)
+    model = encoder.info.name
+    index = args.index or CACHE / f"piaf-index-{Path(model).name}"
     removed: set[str] = set()
     sets: dict[str, list[GoldQuestion]] = {}
     for split in SPLITS:
@@ -141,13 +151,13 @@ def main(argv: list[str] | None = None) -> int:
             if i in by_id
         ]
         sets[split] = golds + english
-    target = CACHE / "piaf-holdout-index"
-    holdout_index(args.index, target, removed, encoder)
+    target = CACHE / f"piaf-holdout-index-{Path(model).name}"
+    holdout_index(index, target, removed, encoder)
     held = Engine.open(Settings(index_dir=target), encoder)
     rows = {split: signals(held, qs) for split, qs in sets.items()}
 
     # The cross-lingual gap: the same questions, French and English, against the full index.
-    full = Engine.open(Settings(index_dir=args.index), encoder)
+    full = Engine.open(Settings(index_dir=index), encoder)
     pairs = english_questions(piaf, translations, "dev")
     fr = signals(full, [p[0] for p in pairs])
     en = signals(full, [p[1] for p in pairs])
@@ -157,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     chosen["en"] = choose_shift([r for r in rows["dev"] if r["lang"] == "en"], chosen["fr"])
     # Shown for comparison: the French thresholds moved down by the cross-lingual gap.
     shifted = (round(chosen["fr"][0] - gap, 3), round(chosen["fr"][1] - gap, 3))
+    bars = A.bars_for(model)
     report: dict[str, Any] = {
         "benchmark": "abstention-calibration",
+        "model": model,
         "method": __doc__,
         "budget_wrong_abstention_rate": {
             lang: round(budget([r for r in rows["dev"] if r["lang"] == lang]), 4) for lang in ("fr", "en")
@@ -167,12 +179,15 @@ def main(argv: list[str] | None = None) -> int:
         "fr_minus_en_top_cosine_median": round(gap, 4),
         "chosen": {lang: {"MIN_COSINE": a, "MISSING_NAME_COSINE": b} for lang, (a, b) in chosen.items()},
         "current": {
-            lang: {"MIN_COSINE": A.MIN_COSINE[lang], "MISSING_NAME_COSINE": A.MISSING_NAME_COSINE[lang]} for lang in ("fr", "en")
+            lang: {"MIN_COSINE": bars.min_cosine[lang], "MISSING_NAME_COSINE": bars.missing_name_cosine[lang]}
+            for lang in ("fr", "en")
         },
         "results": {
             f"{split}-{lang}": {
                 "chosen": rates([r for r in rows[split] if r["lang"] == lang], *chosen[lang]),
-                "current": rates([r for r in rows[split] if r["lang"] == lang], A.MIN_COSINE[lang], A.MISSING_NAME_COSINE[lang]),
+                "current": rates(
+                    [r for r in rows[split] if r["lang"] == lang], bars.min_cosine[lang], bars.missing_name_cosine[lang]
+                ),
                 "fr_shifted_by_gap": rates(
                     [r for r in rows[split] if r["lang"] == lang], *(shifted if lang == "en" else chosen["fr"])
                 ),
@@ -182,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             for lang in ("fr", "en")
         },
     }
-    out = ROOT / "reports" / "abstention-calibration.json"
+    out = ROOT / "reports" / f"abstention-calibration-{Path(model).name}.json"
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({k: v for k, v in report.items() if k != "method"}, indent=2))
     return 0

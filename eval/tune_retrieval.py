@@ -28,7 +28,8 @@ Hits = list[tuple[int, float]]
 
 def question_vectors(engine: Engine, texts: Sequence[str]) -> dict[str, np.ndarray]:
     """Question embeddings, cached on disk by text (embedding is the slow part of a study)."""
-    path = CACHE / "question-vectors.npz"
+    # One file per model: a vector of one model means nothing to another.
+    path = CACHE / f"question-vectors-{Path(engine.manifest.model.name).name}.npz"
     cached: dict[str, np.ndarray] = {}
     if path.exists():
         with np.load(path) as z:
@@ -47,7 +48,7 @@ def question_vectors(engine: Engine, texts: Sequence[str]) -> dict[str, np.ndarr
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--split", default="dev")
-    ap.add_argument("--index", type=Path, default=CACHE / "piaf-index")
+    ap.add_argument("--index", type=Path, default=CACHE / f"piaf-index-{Path(Settings().model).name}")
     args = ap.parse_args(argv)
     piaf = load_piaf()
     engine = Engine.open(Settings(index_dir=args.index))

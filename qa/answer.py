@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 import numpy as np
@@ -16,15 +17,38 @@ from qa.types import Answer, Citation
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-# Below MIN_COSINE (question to best passage) the passages are on another subject; a question naming
-# something the passages never mention is answered only above MISSING_NAME_COSINE (question to the
-# chosen sentence). Per question language, calibrated on PIAF questions whose paragraph was removed from
-# the index (eval/calibrate_abstention.py -> eval/reports/abstention-calibration.json): French, the best
-# abstention recall on the dev split that turns at most 3% of its answerable questions into abstentions;
-# English questions sit lower against French text and spell names otherwise, so theirs are the French
-# bars lowered by the smallest shift (0.10) that wrongly abstains on at most one English dev question.
-MIN_COSINE: dict[str, float] = {"fr": 0.82, "en": 0.72}
-MISSING_NAME_COSINE: dict[str, float] = {"fr": 0.90, "en": 0.80}
+
+@dataclass(frozen=True, slots=True)
+class Bars:
+    """Cosine bars under which the passages do not answer, per question language, for one model.
+
+    Below `min_cosine` (question to best passage) the passages are on another subject; a question naming
+    something the passages never mention is answered only above `missing_name_cosine` (question to the
+    chosen sentence). Cosines are the model's own, so each model has its bars.
+    """
+
+    min_cosine: dict[str, float]
+    missing_name_cosine: dict[str, float]
+
+
+# Calibrated on PIAF questions whose paragraph was removed from the index (eval/calibrate_abstention.py ->
+# eval/reports/abstention-calibration-MODEL.json): French, the best abstention recall on the dev split that
+# turns at most 3% of its answerable questions into abstentions; English questions sit lower against French
+# text and spell names otherwise, so theirs are the French bars lowered by the smallest shift that wrongly
+# abstains on at most one English dev question.
+BARS: dict[str, Bars] = {
+    "embeddinggemma-300m": Bars({"fr": 0.26, "en": 0.26}, {"fr": 0.46, "en": 0.46}),
+    "multilingual-e5-small-q4": Bars({"fr": 0.82, "en": 0.72}, {"fr": 0.90, "en": 0.80}),
+}
+# A model nobody calibrated: no bar on the subject, and a name the passages never mention always abstains.
+UNCALIBRATED = Bars({"fr": -1.0, "en": -1.0}, {"fr": 2.0, "en": 2.0})
+
+
+def bars_for(model: str) -> Bars:
+    """The abstention bars calibrated for a model, or the cautious ones for a model never calibrated."""
+    return BARS.get(model, UNCALIBRATED)
+
+
 # Names and dates are looked for in this many of the best passages (the default k): more would make
 # the answer depend on how many citations were asked for.
 NAME_POOL = 5
@@ -61,7 +85,7 @@ def abstention_signals(question: str, candidates: Sequence[Candidate], choice: C
     }
 
 
-def should_abstain(question: str, candidates: Sequence[Candidate], choice: Choice | None) -> bool:
+def should_abstain(question: str, candidates: Sequence[Candidate], choice: Choice | None, bars: Bars = UNCALIBRATED) -> bool:
     """True when the passages do not answer: silent on the period the question asks about (or the
     answering passage is), silent on a name it asks about (unless the sentence is very close; a
     well-known name's French form leaves no doubt), or too far from the question altogether."""
@@ -74,9 +98,9 @@ def should_abstain(question: str, candidates: Sequence[Candidate], choice: Choic
     missing = cast("list[tuple[str, ...]]", s["missing_names"])
     if any(is_known_name(unit) for unit in missing):
         return True
-    if float(s["top_cosine"]) < MIN_COSINE[lang]:  # type: ignore[arg-type]
+    if float(s["top_cosine"]) < bars.min_cosine[lang]:  # type: ignore[arg-type]
         return True
-    return bool(missing) and float(s["sentence_cosine"]) < MISSING_NAME_COSINE[lang]  # type: ignore[arg-type]
+    return bool(missing) and float(s["sentence_cosine"]) < bars.missing_name_cosine[lang]  # type: ignore[arg-type]
 
 
 def compose_answer(
@@ -84,10 +108,11 @@ def compose_answer(
     qvec: NDArray[np.float32],
     candidates: Sequence[Candidate],
     sentence_vectors: dict[str, NDArray[np.float32]],
+    bars: Bars = UNCALIBRATED,
 ) -> Answer:
     """The answer with its citations, best first; `answer` is None when the archive does not say."""
     choice = choose_sentence(question, qvec, candidates, sentence_vectors)
-    abstain = should_abstain(question, candidates, choice)
+    abstain = should_abstain(question, candidates, choice, bars)
     citations = []
     for n, cand in enumerate(candidates, start=1):
         chunk = cand.stored.chunk

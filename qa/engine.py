@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from qa.answer import compose_answer
+from qa.answer import bars_for, compose_answer
 from qa.config import Settings
 from qa.dense import DenseIndex
 from qa.errors import IndexStateError, InputError, ModelError, NotFoundError
@@ -178,7 +178,7 @@ class Engine:
         qvec = self.embed_question(question)
         candidates = retrieve(question, qvec, self.store, dense, k, mode=mode)
         sentence_vectors = self.store.sentence_vectors_for([c.stored.hash for c in candidates[:ANSWER_POOL]], manifest.model.dim)
-        return compose_answer(question, qvec, candidates, sentence_vectors)
+        return compose_answer(question, qvec, candidates, sentence_vectors, bars_for(manifest.model.name))
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 ANSWER_POOL = 5
 # Weights, against the sentence's cosine to the question, of what else says a sentence answers. Tuned
 # on PIAF dev questions and checked on the test split and the gold questions (eval/reports/tuning.md).
-LEXICAL_WEIGHT = 0.3  # share of the question's terms the sentence holds, rare terms counting more
-DATE_WEIGHT = 0.05  # the sentence names the period the question asks about (minus as much if only others)
-TYPE_WEIGHT = 0.03  # the sentence holds the kind of thing asked for: a number, a date, a name
+LEXICAL_WEIGHT = 0.8  # share of the question's terms the sentence holds, rare terms counting more
+DATE_WEIGHT = 0.1  # the sentence names the period the question asks about (minus as much if only others)
+TYPE_WEIGHT = 0.15  # the sentence holds the kind of thing asked for: a number, a date, a name
 # Later passages must beat earlier ones clearly: passage rank carries the fused evidence.
-RANK_PENALTY = 0.005
+RANK_PENALTY = 0.02
 # Headings and captions ("Kassym-Jomart Tokaïev au sommet UE-Asie centrale") echo a question's words
 # without answering it: as answers they must beat a real sentence by this much cosine.
-HEADING_PENALTY = 0.05
+HEADING_PENALTY = 0.1
 # A sentence announcing a list ("elle repose sur trois objectifs :") is answered by the lines after it,
 # taken up to this many characters.
 LIST_CHARS = 400

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from qa.config import DEFAULT_MODEL
 from qa.store import Store
 
 pytestmark = pytest.mark.model
@@ -98,7 +99,7 @@ def test_model_that_does_not_match_the_index_is_refused(built: Path, tmp_path: P
     run = qa("ask", "--index", str(built / "index"), "What was signed?", env={"QA_MODEL": str(other)})
     assert run.returncode != 0
     lines = run.stderr.strip().splitlines()
-    assert lines[-1].startswith("error: ") and "was built with model multilingual-e5-small-q4" in lines[-1]
+    assert lines[-1].startswith("error: ") and f"was built with model {DEFAULT_MODEL}" in lines[-1]
     assert "Traceback" not in run.stderr
 
 

