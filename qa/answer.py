@@ -37,7 +37,7 @@ class Bars:
 # text and spell names otherwise, so theirs are the French bars lowered by the smallest shift that wrongly
 # abstains on at most one English dev question.
 BARS: dict[str, Bars] = {
-    "embeddinggemma-300m": Bars({"fr": 0.26, "en": 0.26}, {"fr": 0.46, "en": 0.46}),
+    "embeddinggemma-300m": Bars({"fr": 0.26, "en": 0.17}, {"fr": 0.55, "en": 0.46}),
     "multilingual-e5-small-q4": Bars({"fr": 0.82, "en": 0.72}, {"fr": 0.90, "en": 0.80}),
 }
 # A model nobody calibrated: no bar on the subject, and a name the passages never mention always abstains.
