@@ -12,7 +12,7 @@ import numpy as np
 
 from qa.analyzer import analyze, analyze_query, fold, words
 from qa.dates import DateRange, extract_dates, overlaps, query_dates
-from qa.search import Candidate
+from qa.search import Candidate, query_terms
 from qa.types import Span
 
 if TYPE_CHECKING:
@@ -142,7 +142,7 @@ def _date_match(ranges: Sequence[DateRange], text: str) -> float:
 
 def sentence_scores(question: str, sentences: Sequence[Sentence]) -> list[float]:
     """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
-    q_terms = set(analyze_query(question))
+    q_terms = set(query_terms(question))
     idf = _idf(sentences)
     q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
     ranges = query_dates(question)
