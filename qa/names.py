@@ -171,12 +171,17 @@ NAME_FORMS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _known_names(unit: tuple[str, ...]) -> list[str]:
+    """The English names of NAME_FORMS inside the unit, longest first."""
+    spans = (" ".join(unit[start : start + size]) for size in range(len(unit), 0, -1) for start in range(len(unit) - size + 1))
+    return [name for name in spans if name in NAME_FORMS]
+
+
 def name_forms(unit: tuple[str, ...]) -> set[str]:
-    """The unit's words plus the French words of any known English name inside it, longest first."""
+    """The unit's words plus the French words of any known English name inside it."""
     forms = set(unit)
-    for size in range(len(unit), 0, -1):
-        for start in range(len(unit) - size + 1):
-            forms.update(NAME_FORMS.get(" ".join(unit[start : start + size]), ()))
+    for name in _known_names(unit):
+        forms.update(NAME_FORMS[name])
     return forms
 
 
@@ -188,4 +193,4 @@ def missing_names(question: str, texts: Sequence[str]) -> list[tuple[str, ...]]:
 
 def is_known_name(unit: tuple[str, ...]) -> bool:
     """Whether the unit holds an English name whose French form is known: its absence is then certain."""
-    return any(" ".join(unit[i:j]) in NAME_FORMS for i in range(len(unit)) for j in range(i + 1, len(unit) + 1))
+    return bool(_known_names(unit))

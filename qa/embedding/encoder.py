@@ -171,6 +171,8 @@ class Encoder:
         self.passage_prompt = passage_prompt
         self.bf16 = bf16
         self._tokenizer_lock = threading.Lock()
+        # Found once: span vectors of every passage go through them while indexing.
+        self._post_pooling = _post_pooling_modules(model)
         model.eval()
 
     # --- public -------------------------------------------------------------------------------------
@@ -234,24 +236,16 @@ class Encoder:
         Span vectors are pooled by hand, so they must take the same path to the embedding space as the
         passage's own pooled vector; for a model that ends at pooling (e5) this is the identity.
         """
-        tail = self._post_pooling_modules()
-        if not tail:
+        if not self._post_pooling:
             return pooled
         import torch
 
         features: dict[str, Any] = {"sentence_embedding": torch.from_numpy(pooled).to(self._model.device)}
         with torch.inference_mode():
-            for module in tail:
+            for module in self._post_pooling:
                 features = module(features)
         result: NDArray[np.float32] = features["sentence_embedding"].float().cpu().numpy()
         return result
-
-    def _post_pooling_modules(self) -> list[Any]:
-        modules = list(self._model.children()) if hasattr(self._model, "children") else []
-        names = [type(m).__name__ for m in modules]
-        if "Pooling" not in names:
-            return []
-        return [m for m in modules[names.index("Pooling") + 1 :] if type(m).__name__ != "Normalize"]
 
     def _encode(self, texts: Sequence[str], prompt: str | None, *, batch_size: int, progress: bool) -> NDArray[np.float32]:
         out = np.zeros((len(texts), self.info.dim), dtype=np.float32)
@@ -326,6 +320,15 @@ class Encoder:
         with torch.inference_mode(), autocast:
             out: dict[str, Any] = self._model(features)
         return out
+
+
+def _post_pooling_modules(model: Any) -> list[Any]:
+    """The model's modules between pooling and normalisation (none for e5; two Dense layers for embeddinggemma)."""
+    modules = list(model.children()) if hasattr(model, "children") else []
+    names = [type(m).__name__ for m in modules]
+    if "Pooling" not in names:
+        return []
+    return [m for m in modules[names.index("Pooling") + 1 :] if type(m).__name__ != "Normalize"]
 
 
 def _normalise(t: Any) -> NDArray[np.float32]:
