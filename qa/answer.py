@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
@@ -49,6 +49,9 @@ def bars_for(model: str) -> Bars:
     return BARS.get(model, UNCALIBRATED)
 
 
+# Whether the archive mentions a name anywhere (its index terms in any form), for the names the passages miss.
+InArchive = Callable[[tuple[str, ...]], bool]
+
 # Names and dates are looked for in this many of the best passages (the default k): more would make
 # the answer depend on how many citations were asked for.
 NAME_POOL = 5
@@ -69,14 +72,30 @@ def _text(candidates: Sequence[Candidate], choice: Choice) -> str:
     return chunk.text[choice.span.start - chunk.start : choice.span.end - chunk.start]
 
 
-def abstention_signals(question: str, candidates: Sequence[Candidate], choice: Choice | None) -> dict[str, object]:
+def unheard_names(missing: Sequence[tuple[str, ...]], language: str, in_archive: InArchive | None) -> list[tuple[str, ...]]:
+    """The missing names that the whole archive never mentions.
+
+    Only French questions' words are trusted as names: a capitalised English word is often an ordinary
+    word the French text says otherwise ("Jewish", "DNA"); numbers and ordinals ("20ème") are left out.
+    """
+    if in_archive is None or language != "fr":
+        return []
+    return [unit for unit in missing if not any(ch.isdigit() for t in unit for ch in t) and not in_archive(unit)]
+
+
+def abstention_signals(
+    question: str, candidates: Sequence[Candidate], choice: Choice | None, in_archive: InArchive | None = None
+) -> dict[str, object]:
     """What abstaining rests on: language, best passage cosine, chosen sentence cosine, names and dates missing."""
     pool = candidates[:NAME_POOL]
+    language = question_language(question)
+    missing = missing_names(question, [c.stored.chunk.text for c in pool])
     return {
-        "language": question_language(question),
+        "language": language,
         "top_cosine": max((c.cosine for c in pool), default=0.0),
         "sentence_cosine": choice.cosine if choice is not None else 0.0,
-        "missing_names": missing_names(question, [c.stored.chunk.text for c in pool]),
+        "missing_names": missing,
+        "unheard_names": unheard_names(missing, language, in_archive),
         "missing_dates": misses_dates(question, pool),
         "off_period": choice is not None and misses_dates(question, [candidates[choice.index]]),
         "no_quantity": choice is not None
@@ -85,15 +104,22 @@ def abstention_signals(question: str, candidates: Sequence[Candidate], choice: C
     }
 
 
-def should_abstain(question: str, candidates: Sequence[Candidate], choice: Choice | None, bars: Bars = UNCALIBRATED) -> bool:
+def should_abstain(
+    question: str,
+    candidates: Sequence[Candidate],
+    choice: Choice | None,
+    bars: Bars = UNCALIBRATED,
+    in_archive: InArchive | None = None,
+) -> bool:
     """True when the passages do not answer: silent on the period the question asks about (or the
     answering passage is), silent on a name it asks about (unless the sentence is very close; a
-    well-known name's French form leaves no doubt), or too far from the question altogether."""
+    well-known name's French form, or a name the whole archive never mentions, leaves no doubt), or too
+    far from the question altogether."""
     if not candidates or choice is None:
         return True
-    s = abstention_signals(question, candidates, choice)
+    s = abstention_signals(question, candidates, choice, in_archive)
     lang = str(s["language"])
-    if s["missing_dates"] or s["off_period"] or s["no_quantity"]:
+    if s["missing_dates"] or s["off_period"] or s["no_quantity"] or s["unheard_names"]:
         return True
     missing = cast("list[tuple[str, ...]]", s["missing_names"])
     if any(is_known_name(unit) for unit in missing):
@@ -109,10 +135,11 @@ def compose_answer(
     candidates: Sequence[Candidate],
     sentence_vectors: dict[str, NDArray[np.float32]],
     bars: Bars = UNCALIBRATED,
+    in_archive: InArchive | None = None,
 ) -> Answer:
     """The answer with its citations, best first; `answer` is None when the archive does not say."""
     choice = choose_sentence(question, qvec, candidates, sentence_vectors)
-    abstain = should_abstain(question, candidates, choice, bars)
+    abstain = should_abstain(question, candidates, choice, bars, in_archive)
     citations = []
     for n, cand in enumerate(candidates, start=1):
         chunk = cand.stored.chunk

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Sequence
 
-from qa.analyzer import fold, stop_words, words
+from qa.analyzer import analyze, fold, stop_words, words
 
 _MONTHS = {
     fold(m)
@@ -194,3 +194,8 @@ def missing_names(question: str, texts: Sequence[str]) -> list[tuple[str, ...]]:
 def is_known_name(unit: tuple[str, ...]) -> bool:
     """Whether the unit holds an English name whose French form is known: its absence is then certain."""
     return bool(_known_names(unit))
+
+
+def name_terms(unit: tuple[str, ...]) -> list[str]:
+    """The index terms of a name in all its known forms: what the lexical index holds where it is mentioned."""
+    return analyze(" ".join(sorted(name_forms(unit))))

@@ -310,6 +310,14 @@ class Store:
             out[cid] = StoredChunk(row[0], chunk, row[5], row[9], _date(row[10]), row[11])
         return out
 
+    def mentions_any(self, terms: Sequence[str]) -> bool:
+        """Whether any passage of the archive holds one of the index terms."""
+        if not terms:
+            return False
+        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        row = self.connection().execute("SELECT 1 FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT 1", (query,)).fetchone()
+        return row is not None
+
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """Best-first (chunk id, BM25 score) for any of the terms; FTS5's bm25() is negated to grow with relevance."""
         if not terms or k <= 0:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from qa.answer import compose_answer, should_abstain
+from qa.answer import Bars, compose_answer, should_abstain
 from qa.dates import extract_dates
 from qa.evidence import answer_type, choose_sentence, holds_type
 from qa.search import Candidate, query_terms
@@ -109,3 +109,21 @@ def test_english_names_reach_the_lexical_index_in_french() -> None:
     terms = query_terms("What makes Kazakhstan attractive to the United States?")
     assert "etat" in terms and "unis" in terms
     assert "conseil" in query_terms("Who presides the European Council?")
+
+
+def test_abstains_on_a_name_the_whole_archive_never_mentions() -> None:
+    cands = [candidate("Tokaïev s’est rendu à Moscou les 11 et 12 novembre 2025.", cosine=0.95)]
+    q, vecs = flat_vectors(cands)
+    archive = {"moscou", "tokaiev", "pekin"}
+
+    def in_archive(unit: tuple[str, ...]) -> bool:
+        return any(word in archive for word in unit)
+
+    question = "Quand Tokaïev s'est-il rendu à Tokyo ?"
+    bars = Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0})  # the sentence is close enough otherwise
+    assert compose_answer(question, q, cands, vecs, bars).answer is not None
+    assert compose_answer(question, q, cands, vecs, bars, in_archive).answer is None
+    archive.add("tokyo")  # named elsewhere in the archive: the passages' silence is then the cosine bars' call
+    assert compose_answer(question, q, cands, vecs, bars, in_archive).answer is not None
+    # An English capitalised word is often an ordinary word the French text says otherwise.
+    assert compose_answer("When did Tokayev go to Tokyo?", q, cands, vecs, bars, lambda unit: False).answer is not None

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qa.analyzer import analyze
+from qa.names import name_terms
 from qa.store import Store
 from qa.types import Article, Chunk
 
@@ -77,3 +78,15 @@ def test_chunk_text_is_read_back_by_offsets(tmp_path: Path) -> None:
     with store.transaction() as con:
         (cid,) = store.insert_article(con, art, [chunk], ["x"])
     assert store.chunks_by_id([cid])[cid].chunk.text == text[11:36]
+
+
+def test_mentions_any_looks_through_the_whole_archive(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    _fill(store)
+    assert store.mentions_any(name_terms(("samarcande",)))
+    assert store.mentions_any(name_terms(("moscou",)))
+    assert not store.mentions_any(name_terms(("tokyo",)))
+    assert not store.mentions_any([])
+    with store.transaction() as con:
+        store.delete_article(con, "a5")
+    assert not store.mentions_any(name_terms(("samarcande",)))
