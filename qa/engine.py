@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from qa.answer import bars_for, compose_answer
+from qa.archive import ArchiveTerms
 from qa.config import Settings
 from qa.dense import DenseIndex
 from qa.errors import IndexStateError, InputError, ModelError, NotFoundError
 from qa.evidence import ANSWER_POOL
 from qa.indexer import Encoder, IndexWriter, stamp_of, writer_lock
 from qa.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
-from qa.names import name_terms
 from qa.search import Candidate, Mode, retrieve
 from qa.store import ArticleSummary, Store
 from qa.types import Answer, Article
@@ -179,11 +179,8 @@ class Engine:
         qvec = self.embed_question(question)
         candidates = retrieve(question, qvec, self.store, dense, k, mode=mode)
         sentence_vectors = self.store.sentence_vectors_for([c.stored.hash for c in candidates[:ANSWER_POOL]], manifest.model.dim)
-        return compose_answer(question, qvec, candidates, sentence_vectors, bars_for(manifest.model.name), self.in_archive)
-
-    def in_archive(self, unit: tuple[str, ...]) -> bool:
-        """Whether any indexed passage mentions the name, in any of its known forms."""
-        return self.store.mentions_any(name_terms(unit))
+        bars = bars_for(manifest.model.name)
+        return compose_answer(question, qvec, candidates, sentence_vectors, bars, ArchiveTerms(self.store))
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -15,7 +15,7 @@ _MONTHS = {
         *["may", "june", "july", "august", "september", "october", "november", "december"],
     ]
 }
-_QUESTION_WORDS = {
+QUESTION_WORDS = {
     fold(w)
     for w in [
         *["what", "who", "whom", "whose", "when", "where", "which", "why", "how", "quel", "quelle"],
@@ -26,7 +26,7 @@ _QUESTION_WORDS = {
 
 def _salient(pos: int, tok: str) -> bool:
     f = fold(tok)
-    if f in stop_words() or f in _MONTHS or f in _QUESTION_WORDS or len(f) < 2:
+    if f in stop_words() or f in _MONTHS or f in QUESTION_WORDS or len(f) < 2:
         return False
     return any(ch.isdigit() for ch in tok) or (pos > 0 and tok[0].isupper())
 

@@ -318,6 +318,12 @@ class Store:
         row = self.connection().execute("SELECT 1 FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT 1", (query,)).fetchone()
         return row is not None
 
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each index term."""
+        con = self.connection()
+        query = "SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?"
+        return {t: int(con.execute(query, ('"' + t.replace('"', '""') + '"',)).fetchone()[0]) for t in terms}
+
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """Best-first (chunk id, BM25 score) for any of the terms; FTS5's bm25() is negated to grow with relevance."""
         if not terms or k <= 0:

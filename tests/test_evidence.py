@@ -111,19 +111,42 @@ def test_english_names_reach_the_lexical_index_in_french() -> None:
     assert "conseil" in query_terms("Who presides the European Council?")
 
 
+class FakeArchive:
+    """An archive's words as a set: what the lexical index would answer, without one."""
+
+    def __init__(self, words: set[str], absent: float = 0.0) -> None:
+        self.words = words
+        self.absent = absent
+
+    def mentions(self, unit: tuple[str, ...]) -> bool:
+        return any(word in self.words for word in unit)
+
+    def absent_share(self, question: str) -> float:
+        return self.absent
+
+
 def test_abstains_on_a_name_the_whole_archive_never_mentions() -> None:
     cands = [candidate("Tokaïev s’est rendu à Moscou les 11 et 12 novembre 2025.", cosine=0.95)]
     q, vecs = flat_vectors(cands)
-    archive = {"moscou", "tokaiev", "pekin"}
-
-    def in_archive(unit: tuple[str, ...]) -> bool:
-        return any(word in archive for word in unit)
-
+    archive = FakeArchive({"moscou", "tokaiev", "pekin"})
     question = "Quand Tokaïev s'est-il rendu à Tokyo ?"
     bars = Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0})  # the sentence is close enough otherwise
     assert compose_answer(question, q, cands, vecs, bars).answer is not None
-    assert compose_answer(question, q, cands, vecs, bars, in_archive).answer is None
-    archive.add("tokyo")  # named elsewhere in the archive: the passages' silence is then the cosine bars' call
-    assert compose_answer(question, q, cands, vecs, bars, in_archive).answer is not None
+    assert compose_answer(question, q, cands, vecs, bars, archive).answer is None
+    archive.words.add("tokyo")  # named elsewhere in the archive: the passages' silence is then the cosine bars' call
+    assert compose_answer(question, q, cands, vecs, bars, archive).answer is not None
     # An English capitalised word is often an ordinary word the French text says otherwise.
-    assert compose_answer("When did Tokayev go to Tokyo?", q, cands, vecs, bars, lambda unit: False).answer is not None
+    assert compose_answer("When did Tokayev go to Tokyo?", q, cands, vecs, bars, FakeArchive(set())).answer is not None
+
+
+def test_abstains_when_the_archive_never_uses_the_words_the_question_hinges_on() -> None:
+    cands = [candidate("Le Kazakhstan a échangé 46 milliards d’euros avec l’Union européenne en 2024.", cosine=0.95)]
+    q, vecs = flat_vectors(cands)  # the sentence's cosine is 0.9
+    question = "Quelle est la population du Kazakhstan en 2024 ?"
+    strict = Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0}, {"fr": (0.4, 0.95)})
+    lenient = Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0}, {"fr": (0.4, 0.85)})
+    assert compose_answer(question, q, cands, vecs, strict, FakeArchive(set(), absent=0.5)).answer is None
+    assert compose_answer(question, q, cands, vecs, strict, FakeArchive(set(), absent=0.3)).answer is not None
+    assert compose_answer(question, q, cands, vecs, lenient, FakeArchive(set(), absent=0.5)).answer is not None
+    english = "What was the population of Kazakhstan in 2024?"  # no bar for English: its words are never in the archive
+    assert compose_answer(english, q, cands, vecs, strict, FakeArchive(set(), absent=1.0)).answer is not None

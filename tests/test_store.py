@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa.analyzer import analyze
+from qa.archive import ArchiveTerms
 from qa.names import name_terms
 from qa.store import Store
 from qa.types import Article, Chunk
@@ -90,3 +92,16 @@ def test_mentions_any_looks_through_the_whole_archive(tmp_path: Path) -> None:
     with store.transaction() as con:
         store.delete_article(con, "a5")
     assert not store.mentions_any(name_terms(("samarcande",)))
+
+
+def test_absent_share_weighs_the_question_words_no_passage_uses(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite")
+    _fill(store)
+    archive = ArchiveTerms(store)
+    assert store.term_counts(["accord", "tokyo"]) == {"accord": 2, "tokyo": 0}
+    assert archive.absent_share("Quels accords le président a-t-il signés à Astana ?") == 0.0
+    share = archive.absent_share("Quelle est la population du Kazakhstan ?")
+    # "population" (absent) weighs log(1 + 8/1) against "kazakhstan" (in 2 of 8 passages) log(1 + 8/3).
+    assert share == pytest.approx(math.log(9) / (math.log(9) + math.log(1 + 8 / 3)))
+    assert archive.absent_share("Quelle est la population de Tokyo ?") == 1.0
+    assert archive.absent_share("Qui ?") == 0.0
