@@ -8,7 +8,10 @@ French ones lowered by the smallest shift that turns at most one of the 17 answe
 questions into an abstention (3% of 17 is less than one). Both are then reported on the test split; for
 comparison, the French ones lowered by the cosine gap measured between our English translations and
 their French originals. The rules that need no bar (a period or a well-known name the passages never
-mention, no quantity for "how many") apply throughout. Cosines are the model's own: run it once per model
+mention, a name the whole archive never mentions, no quantity for "how many") apply throughout. Then,
+French only, the absent-words bar: with the cosine bars chosen, the (share, cosine) pair that catches the
+most unanswerable dev questions for at most ABSENT_BUDGET more of the answerable ones turned into
+abstentions (ties to the lowest share, then the lowest cosine). Cosines are the model's own: run it once per model
 (QA_MODEL); writes eval/reports/abstention-calibration-MODEL.json.
 """
 
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from qa import answer as A
+from qa.archive import ArchiveTerms
 from qa.config import Settings
 from qa.engine import Engine, load_model
 from qa.evaluation.gold import GoldQuestion
@@ -44,6 +48,9 @@ CACHE = ROOT / "cache"
 # Largest share of answerable questions a threshold may turn into abstentions.
 BUDGET = 0.03
 GRID = [round(0.01 * i, 2) for i in range(101)]  # 0.00 .. 1.00: cosine scales differ between models
+# What the absent-words bar may add to the wrong abstentions, on top of the cosine bars' BUDGET.
+ABSENT_BUDGET = 0.005
+SHARES = [round(0.05 * i, 2) for i in range(2, 17)]  # 0.10 .. 0.80
 
 
 def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str, Any]]:
@@ -54,10 +61,12 @@ def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str,
         cands = retrieve(q.question, qvec, engine.store, engine._snapshot[1], 5)
         sv = engine.store.sentence_vectors_for([c.stored.hash for c in cands[:ANSWER_POOL]], len(qvec))
         choice = choose_sentence(q.question, qvec, cands, sv)
-        s = A.abstention_signals(q.question, cands, choice)
-        # What abstains whatever the bars: the uncalibrated bars never abstain on the subject's cosine
-        # and always on a missing name, so without the names those rules alone are left.
-        fixed = A.should_abstain(q.question, cands, choice, A.Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0}))
+        archive = ArchiveTerms(engine.store)
+        s = A.abstention_signals(q.question, cands, choice, archive)
+        # What abstains whatever the bars: with these bars nothing abstains on a cosine or on absent words,
+        # so the rules that need no bar alone are left.
+        no_bars = A.Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0})
+        fixed = A.should_abstain(q.question, cands, choice, no_bars, archive)
         out.append(
             {
                 "id": q.id,
@@ -66,21 +75,25 @@ def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str,
                 "top": s["top_cosine"],
                 "sentence": s["sentence_cosine"],
                 "names": bool(s["missing_names"]),
+                "absent": s["absent_share"],
                 "fixed": fixed,
             }
         )
     return out
 
 
-def abstains(r: dict[str, Any], t_min: float, t_name: float) -> bool:
-    return bool(r["fixed"] or r["top"] < t_min or (r["names"] and r["sentence"] < t_name))
+def abstains(r: dict[str, Any], t_min: float, t_name: float, absent: tuple[float, float] = (2.0, -1.0)) -> bool:
+    by_absent = r["absent"] >= absent[0] and r["sentence"] < absent[1]
+    return bool(r["fixed"] or r["top"] < t_min or (r["names"] and r["sentence"] < t_name) or by_absent)
 
 
-def rates(rows: Sequence[dict[str, Any]], t_min: float, t_name: float) -> dict[str, Any]:
+def rates(
+    rows: Sequence[dict[str, Any]], t_min: float, t_name: float, absent: tuple[float, float] = (2.0, -1.0)
+) -> dict[str, Any]:
     ans = [r for r in rows if r["answerable"]]
     un = [r for r in rows if not r["answerable"]]
-    wrong = sum(abstains(r, t_min, t_name) for r in ans)
-    right = sum(abstains(r, t_min, t_name) for r in un)
+    wrong = sum(abstains(r, t_min, t_name, absent) for r in ans)
+    right = sum(abstains(r, t_min, t_name, absent) for r in un)
     total = wrong + right
     return {
         "answerable": len(ans),
@@ -111,6 +124,18 @@ def choose(rows: Sequence[dict[str, Any]]) -> tuple[float, float]:
                 -best[2],
             ):
                 best = (r["abstention_recall"], t_min, t_name)
+    return best[1], best[2]
+
+
+def choose_absent(rows: Sequence[dict[str, Any]], bars: tuple[float, float]) -> tuple[float, float]:
+    """The absent-words (share, cosine) pair with the best recall for at most ABSENT_BUDGET more wrong abstentions."""
+    base = rates(rows, *bars)["wrong_abstention_rate"]
+    best: tuple[float, float, float] = (rates(rows, *bars)["abstention_recall"], 2.0, -1.0)
+    for share in SHARES:
+        for cosine in GRID:
+            r = rates(rows, *bars, (share, cosine))
+            if r["wrong_abstention_rate"] <= base + ABSENT_BUDGET + 1e-9 and r["abstention_recall"] > best[0]:
+                best = (r["abstention_recall"], share, cosine)
     return best[1], best[2]
 
 
@@ -165,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
 
     chosen = {"fr": choose([r for r in rows["dev"] if r["lang"] == "fr"])}
     chosen["en"] = choose_shift([r for r in rows["dev"] if r["lang"] == "en"], chosen["fr"])
+    absent = {"fr": choose_absent([r for r in rows["dev"] if r["lang"] == "fr"], chosen["fr"])}
     # Shown for comparison: the French thresholds moved down by the cross-lingual gap.
     shifted = (round(chosen["fr"][0] - gap, 3), round(chosen["fr"][1] - gap, 3))
     bars = A.bars_for(model)
@@ -177,16 +203,26 @@ def main(argv: list[str] | None = None) -> int:
         },
         "removed_paragraphs": len(removed),
         "fr_minus_en_top_cosine_median": round(gap, 4),
-        "chosen": {lang: {"MIN_COSINE": a, "MISSING_NAME_COSINE": b} for lang, (a, b) in chosen.items()},
+        "chosen": {
+            lang: {"MIN_COSINE": a, "MISSING_NAME_COSINE": b, "ABSENT_WORDS": absent.get(lang)} for lang, (a, b) in chosen.items()
+        },
         "current": {
-            lang: {"MIN_COSINE": bars.min_cosine[lang], "MISSING_NAME_COSINE": bars.missing_name_cosine[lang]}
+            lang: {
+                "MIN_COSINE": bars.min_cosine[lang],
+                "MISSING_NAME_COSINE": bars.missing_name_cosine[lang],
+                "ABSENT_WORDS": bars.absent_words.get(lang),
+            }
             for lang in ("fr", "en")
         },
         "results": {
             f"{split}-{lang}": {
-                "chosen": rates([r for r in rows[split] if r["lang"] == lang], *chosen[lang]),
+                "chosen": rates([r for r in rows[split] if r["lang"] == lang], *chosen[lang], absent.get(lang, (2.0, -1.0))),
+                "chosen_without_absent_words": rates([r for r in rows[split] if r["lang"] == lang], *chosen[lang]),
                 "current": rates(
-                    [r for r in rows[split] if r["lang"] == lang], bars.min_cosine[lang], bars.missing_name_cosine[lang]
+                    [r for r in rows[split] if r["lang"] == lang],
+                    bars.min_cosine[lang],
+                    bars.missing_name_cosine[lang],
+                    bars.absent_words.get(lang, (2.0, -1.0)),
                 ),
                 "fr_shifted_by_gap": rates(
                     [r for r in rows[split] if r["lang"] == lang], *(shifted if lang == "en" else chosen["fr"])
