@@ -56,16 +56,15 @@ SHARES = [round(0.05 * i, 2) for i in range(2, 17)]  # 0.10 .. 0.80
 def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str, Any]]:
     """For each question: answerable or not, and the signals should_abstain reads (via Engine's own pieces)."""
     out = []
+    archive = ArchiveTerms(engine.store, engine.manifest.chunks)
+    # With these bars nothing abstains on a cosine or on absent words, so the rules that need no bar alone are left.
+    no_bars = A.Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0})
     for q in questions:
         qvec = engine.embed_question(q.question)
         cands = retrieve(q.question, qvec, engine.store, engine._snapshot[1], 5)
         sv = engine.store.sentence_vectors_for([c.stored.hash for c in cands[:ANSWER_POOL]], len(qvec))
         choice = choose_sentence(q.question, qvec, cands, sv)
-        archive = ArchiveTerms(engine.store)
         s = A.abstention_signals(q.question, cands, choice, archive)
-        # What abstains whatever the bars: with these bars nothing abstains on a cosine or on absent words,
-        # so the rules that need no bar alone are left.
-        no_bars = A.Bars({"fr": -1.0, "en": -1.0}, {"fr": -1.0, "en": -1.0})
         fixed = A.should_abstain(q.question, cands, choice, no_bars, archive)
         out.append(
             {

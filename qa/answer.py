@@ -82,14 +82,8 @@ def _text(candidates: Sequence[Candidate], choice: Choice) -> str:
     return chunk.text[choice.span.start - chunk.start : choice.span.end - chunk.start]
 
 
-def unheard_names(missing: Sequence[tuple[str, ...]], language: str, archive: Archive | None) -> list[tuple[str, ...]]:
-    """The missing names that the whole archive never mentions.
-
-    Only French questions' words are trusted as names: a capitalised English word is often an ordinary
-    word the French text says otherwise ("Jewish", "DNA"); numbers and ordinals ("20ème") are left out.
-    """
-    if archive is None or language != "fr":
-        return []
+def unheard_names(missing: Sequence[tuple[str, ...]], archive: Archive) -> list[tuple[str, ...]]:
+    """The missing names that the whole archive never mentions; numbers and ordinals ("20ème") are left out."""
     return [unit for unit in missing if not any(ch.isdigit() for t in unit for ch in t) and not archive.mentions(unit)]
 
 
@@ -100,13 +94,16 @@ def abstention_signals(
     pool = candidates[:NAME_POOL]
     language = question_language(question)
     missing = missing_names(question, [c.stored.chunk.text for c in pool])
+    # The archive is asked about French questions only: a capitalised English word is often an ordinary word
+    # the French text says otherwise ("Jewish", "DNA"), and English words are never in a French archive.
+    asked = archive if language == "fr" else None
     return {
         "language": language,
         "top_cosine": max((c.cosine for c in pool), default=0.0),
         "sentence_cosine": choice.cosine if choice is not None else 0.0,
         "missing_names": missing,
-        "unheard_names": unheard_names(missing, language, archive),
-        "absent_share": archive.absent_share(question) if archive is not None else 0.0,
+        "unheard_names": unheard_names(missing, asked) if asked is not None else [],
+        "absent_share": asked.absent_share(question) if asked is not None else 0.0,
         "missing_dates": misses_dates(question, pool),
         "off_period": choice is not None and misses_dates(question, [candidates[choice.index]]),
         "no_quantity": choice is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from qa.analyzer import analyze, fold, stop_words, words
+from qa.analyzer import analyze, fold, words
 from qa.names import QUESTION_WORDS, name_terms
 from qa.store import Store
 
@@ -12,8 +12,9 @@ from qa.store import Store
 class ArchiveTerms:
     """Looks a question's words up in the lexical index of every passage, not just the retrieved ones."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, passages: int) -> None:
         self.store = store
+        self.passages = passages  # how many the index holds (the manifest's count): IDF's N
 
     def mentions(self, unit: tuple[str, ...]) -> bool:
         """Whether any passage mentions the name, in any of its known forms."""
@@ -25,11 +26,10 @@ class ArchiveTerms:
         A question hinging on a word the archive never uses ("population") asks about something it does
         not cover, however close its other words come.
         """
-        skip = stop_words() | QUESTION_WORDS
-        terms = list(dict.fromkeys(analyze(" ".join(w for w in words(question) if fold(w) not in skip))))
+        # analyze drops stop words itself; question words ("comment", "combien") are not content either.
+        terms = list(dict.fromkeys(analyze(" ".join(w for w in words(question) if fold(w) not in QUESTION_WORDS))))
         if not terms:
             return 0.0
         counts = self.store.term_counts(terms)
-        passages = self.store.counts()[1]
-        idf = {t: math.log(1 + passages / (counts[t] + 1)) for t in terms}
+        idf = {t: math.log(1 + self.passages / (counts[t] + 1)) for t in terms}
         return sum(v for t, v in idf.items() if counts[t] == 0) / sum(idf.values())

@@ -180,7 +180,7 @@ class Engine:
         candidates = retrieve(question, qvec, self.store, dense, k, mode=mode)
         sentence_vectors = self.store.sentence_vectors_for([c.stored.hash for c in candidates[:ANSWER_POOL]], manifest.model.dim)
         bars = bars_for(manifest.model.name)
-        return compose_answer(question, qvec, candidates, sentence_vectors, bars, ArchiveTerms(self.store))
+        return compose_answer(question, qvec, candidates, sentence_vectors, bars, ArchiveTerms(self.store, manifest.chunks))
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -61,6 +61,11 @@ class ArticleSummary:
     chunks: int
 
 
+def _phrase(term: str) -> str:
+    """A term quoted as an FTS5 phrase, so that no character of it is read as query syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -314,7 +319,7 @@ class Store:
         """Whether any passage of the archive holds one of the index terms."""
         if not terms:
             return False
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        query = " OR ".join(_phrase(t) for t in terms)
         row = self.connection().execute("SELECT 1 FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT 1", (query,)).fetchone()
         return row is not None
 
@@ -322,13 +327,13 @@ class Store:
         """How many passages hold each index term."""
         con = self.connection()
         query = "SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?"
-        return {t: int(con.execute(query, ('"' + t.replace('"', '""') + '"',)).fetchone()[0]) for t in terms}
+        return {t: int(con.execute(query, (_phrase(t),)).fetchone()[0]) for t in terms}
 
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """Best-first (chunk id, BM25 score) for any of the terms; FTS5's bm25() is negated to grow with relevance."""
         if not terms or k <= 0:
             return []
-        query = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        query = " OR ".join(_phrase(t) for t in terms)
         rows = (
             self.connection()
             .execute(

@@ -97,7 +97,7 @@ def test_mentions_any_looks_through_the_whole_archive(tmp_path: Path) -> None:
 def test_absent_share_weighs_the_question_words_no_passage_uses(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.sqlite")
     _fill(store)
-    archive = ArchiveTerms(store)
+    archive = ArchiveTerms(store, store.counts()[1])
     assert store.term_counts(["accord", "tokyo"]) == {"accord": 2, "tokyo": 0}
     assert archive.absent_share("Quels accords le président a-t-il signés à Astana ?") == 0.0
     share = archive.absent_share("Quelle est la population du Kazakhstan ?")
