@@ -35,6 +35,7 @@ from benchlib import (
     write_slice,
 )
 
+from qa.batches import embedded_spans
 from qa.chunking import chunk_article
 from qa.config import Settings
 from qa.engine import Engine, load_model
@@ -195,7 +196,7 @@ def cmd_throughput(args: argparse.Namespace) -> None:
     chunks = [c for a in articles for c in chunk_article(a)]
     unique = list({c.content_hash: c for c in chunks}.values())
     texts = [c.text for c in unique]
-    spans = [[(s.start - c.start, s.end - c.start) for s in c.sentences] for c in unique]
+    spans = [embedded_spans(c) for c in unique]
     say(f"{len(articles)} articles, {len(unique)} distinct passages; {args.repeats} rounds")
     rounds: list[dict[str, float]] = []
 
@@ -277,7 +278,7 @@ def cmd_add_one(args: argparse.Namespace) -> None:
 
     def embed_alone(art: Article) -> tuple[float, int]:
         chunks = chunk_article(art)
-        spans = [[(s.start - c.start, s.end - c.start) for s in c.sentences] for c in chunks]
+        spans = [embedded_spans(c) for c in chunks]
         t = time.perf_counter()
         enc.embed_passages_with_spans([c.text for c in chunks], spans)
         return time.perf_counter() - t, len(chunks)

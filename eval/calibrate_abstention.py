@@ -62,8 +62,9 @@ def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str,
     for q in questions:
         qvec = engine.embed_question(q.question)
         cands = retrieve(q.question, qvec, engine.store, engine._snapshot[1], 5)
-        sv = engine.store.sentence_vectors_for([c.stored.hash for c in cands[:ANSWER_POOL]], len(qvec))
-        choice = choose_sentence(q.question, qvec, cands, sv)
+        pool = [c.stored.hash for c in cands[:ANSWER_POOL]]
+        sv = engine.store.sentence_vectors_for(pool, len(qvec))
+        choice = choose_sentence(q.question, qvec, cands, sv, engine.store.window_vectors_for(pool, len(qvec)))
         s = A.abstention_signals(q.question, cands, choice, archive)
         fixed = A.should_abstain(q.question, cands, choice, no_bars, archive)
         out.append(

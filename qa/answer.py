@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, cast
 
@@ -144,12 +144,13 @@ def compose_answer(
     question: str,
     qvec: NDArray[np.float32],
     candidates: Sequence[Candidate],
-    sentence_vectors: dict[str, NDArray[np.float32]],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
     bars: Bars = UNCALIBRATED,
     archive: Archive | None = None,
+    window_vectors: Mapping[str, NDArray[np.float32]] | None = None,
 ) -> Answer:
     """The answer with its citations, best first; `answer` is None when the archive does not say."""
-    choice = choose_sentence(question, qvec, candidates, sentence_vectors)
+    choice = choose_sentence(question, qvec, candidates, sentence_vectors, window_vectors)
     abstain = should_abstain(question, candidates, choice, bars, archive)
     citations = []
     for n, cand in enumerate(candidates, start=1):

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from qa.analyzer import analyze
-from qa.chunking import chunk_article
+from qa.chunking import chunk_article, sentence_windows
 from qa.faults import pause_point
 from qa.store import Store
 from qa.types import Article, Chunk
@@ -44,7 +44,14 @@ class Encoder(Protocol):
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> NDArray[np.float32]: ...
 
 
-VectorRow = tuple[str, "NDArray[np.float32]", "NDArray[np.float32] | None"]
+# (content hash, passage vector, sentence vectors, window vectors); the last two None for an encoder without spans.
+VectorRow = tuple[str, "NDArray[np.float32]", "NDArray[np.float32] | None", "NDArray[np.float32] | None"]
+
+
+def embedded_spans(chunk: Chunk) -> list[tuple[int, int]]:
+    """The spans pooled from a passage's forward pass, relative to its text: its sentences, then their windows."""
+    spans = [*chunk.sentences, *(span for _, span in sentence_windows(chunk))]
+    return [(s.start - chunk.start, s.end - chunk.start) for s in spans]
 
 
 def embed_missing(encoder: Encoder, store: Store, chunks: Sequence[Chunk]) -> list[VectorRow]:
@@ -60,11 +67,13 @@ def embed_missing(encoder: Encoder, store: Store, chunks: Sequence[Chunk]) -> li
     with_spans = getattr(encoder, "embed_passages_with_spans", None)
     texts = [c.text for c in missing]
     if with_spans is not None:
-        spans = [[(s.start - c.start, s.end - c.start) for s in c.sentences] for c in missing]
-        vecs, sent_vecs = with_spans(texts, spans)
-        return [(c.content_hash, v, s) for c, v, s in zip(missing, vecs, sent_vecs, strict=True)]
+        vecs, span_vecs = with_spans(texts, [embedded_spans(c) for c in missing])
+        return [
+            (c.content_hash, v, s[: len(c.sentences)], s[len(c.sentences) :])
+            for c, v, s in zip(missing, vecs, span_vecs, strict=True)
+        ]
     vecs = encoder.embed_passages(texts)
-    return [(c.content_hash, v, None) for c, v in zip(missing, vecs, strict=True)]
+    return [(c.content_hash, v, None, None) for c, v in zip(missing, vecs, strict=True)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import re
 from typing import TYPE_CHECKING
 
 from qa.dates import extract_dates
@@ -21,6 +22,11 @@ CHUNK_SIZE = 900
 # Up to ~one sentence of lead-in from the passage before, so a sentence cut by a boundary (or a
 # heading just before one) is whole in the next passage. Sentences here average ~160 chars.
 CHUNK_OVERLAP = 200
+# A long sentence is also read in windows of this many words, every WINDOW_STEP words: the part of it that
+# answers ("tenu à Samarcande, en Ouzbékistan") is drowned by the rest in the whole sentence's vector.
+WINDOW_WORDS = 10
+WINDOW_STEP = 5
+_TOKEN = re.compile(r"\S+")
 
 # Cut points from the strongest to the weakest; each regex's match stays with the piece before it,
 # so pieces start on a word. Sentence cuts use the very rule split_sentences uses.
@@ -146,3 +152,22 @@ def chunk_article(article: Article, *, size: int = CHUNK_SIZE, overlap: int = CH
         )
         chunks.append(chunk)
     return chunks
+
+
+def sentence_windows(chunk: Chunk) -> list[tuple[int, Span]]:
+    """The word windows of the chunk's sentences longer than WINDOW_WORDS: (sentence position, article span).
+
+    Consecutive windows overlap by half; the last one ends with the sentence's last word and may be shorter.
+    """
+    out: list[tuple[int, Span]] = []
+    for position, sentence in enumerate(chunk.sentences):
+        found = _TOKEN.finditer(chunk.text, sentence.start - chunk.start, sentence.end - chunk.start)
+        tokens = [(m.start(), m.end()) for m in found]
+        if len(tokens) <= WINDOW_WORDS:
+            continue
+        for i in range(0, len(tokens), WINDOW_STEP):
+            window = tokens[i : i + WINDOW_WORDS]
+            out.append((position, Span(chunk.start + window[0][0], chunk.start + window[-1][1])))
+            if i + WINDOW_WORDS >= len(tokens):
+                break
+    return out

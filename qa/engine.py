@@ -178,9 +178,12 @@ class Engine:
         manifest, dense = self._snapshot
         qvec = self.embed_question(question)
         candidates = retrieve(question, qvec, self.store, dense, k, mode=mode)
-        sentence_vectors = self.store.sentence_vectors_for([c.stored.hash for c in candidates[:ANSWER_POOL]], manifest.model.dim)
+        pool = [c.stored.hash for c in candidates[:ANSWER_POOL]]
+        sentence_vectors = self.store.sentence_vectors_for(pool, manifest.model.dim)
+        window_vectors = self.store.window_vectors_for(pool, manifest.model.dim)
+        archive = ArchiveTerms(self.store, manifest.chunks)
         bars = bars_for(manifest.model.name)
-        return compose_answer(question, qvec, candidates, sentence_vectors, bars, ArchiveTerms(self.store, manifest.chunks))
+        return compose_answer(question, qvec, candidates, sentence_vectors, bars, archive, window_vectors)
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from qa.analyzer import analyze, analyze_query, fold, words
+from qa.chunking import sentence_windows
 from qa.dates import DateRange, extract_dates, overlaps, query_dates
 from qa.search import Candidate, query_terms
-from qa.types import Span
+from qa.types import Chunk, Span
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 ANSWER_POOL = 5
 # Weights, against the sentence's cosine to the question, of what else says a sentence answers. Tuned
 # on PIAF dev questions and checked on the test split and the gold questions (eval/reports/tuning.md).
-LEXICAL_WEIGHT = 0.8  # share of the question's terms the sentence holds, rare terms counting more
+LEXICAL_WEIGHT = 1.0  # share of the question's terms the sentence holds, rare terms counting more
 DATE_WEIGHT = 0.1  # the sentence names the period the question asks about (minus as much if only others)
 TYPE_WEIGHT = 0.15  # the sentence holds the kind of thing asked for: a number, a date, a name
 # Later passages must beat earlier ones clearly: passage rank carries the fused evidence.
@@ -102,8 +103,22 @@ def holds_type(kind: AnswerType | None, text: str, question_words: set[str]) -> 
     return any(t[0].isupper() and fold(t) not in question_words for t in tokens[1:])
 
 
+def window_cosines(chunk: Chunk, windows: NDArray[np.float32] | None, qvec: NDArray[np.float32]) -> dict[int, float]:
+    """Per sentence position, the cosine of its window closest to the question (none when the vectors do not fit)."""
+    spans = sentence_windows(chunk)
+    if windows is None or len(windows) != len(spans) or not spans:
+        return {}
+    best: dict[int, float] = {}
+    for (position, _), cosine in zip(spans, (windows @ qvec).tolist(), strict=True):
+        best[position] = max(best.get(position, -1.0), cosine)
+    return best
+
+
 def _sentences(
-    candidates: Sequence[Candidate], sentence_vectors: dict[str, NDArray[np.float32]], qvec: NDArray[np.float32]
+    candidates: Sequence[Candidate],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
+    qvec: NDArray[np.float32],
+    window_vectors: Mapping[str, NDArray[np.float32]],
 ) -> list[Sentence]:
     out: list[Sentence] = []
     for index, cand in enumerate(candidates[:ANSWER_POOL]):
@@ -112,11 +127,13 @@ def _sentences(
         vecs = sentence_vectors.get(cand.stored.hash)
         if vecs is not None and len(vecs) != len(spans):
             vecs = None
+        windows = window_cosines(chunk, window_vectors.get(cand.stored.hash), qvec) if vecs is not None else {}
         for j, span in enumerate(spans):
             text = chunk.text[span.start - chunk.start : span.end - chunk.start]
             if not re.search(r"\w", text):
                 continue
-            cosine = float(vecs[j] @ qvec) if vecs is not None else cand.cosine
+            # A long sentence counts as close as its closest window: its answering part is not drowned by the rest.
+            cosine = max(float(vecs[j] @ qvec), windows.get(j, -1.0)) if vecs is not None else cand.cosine
             out.append(Sentence(index, j, span, text, cosine, frozenset(analyze(text))))
     return out
 
@@ -167,10 +184,11 @@ def choose_sentence(
     question: str,
     qvec: NDArray[np.float32],
     candidates: Sequence[Candidate],
-    sentence_vectors: dict[str, NDArray[np.float32]],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
+    window_vectors: Mapping[str, NDArray[np.float32]] | None = None,
 ) -> Choice | None:
     """The sentence, among the best passages, most likely to answer the question."""
-    sentences = _sentences(candidates, sentence_vectors, qvec)
+    sentences = _sentences(candidates, sentence_vectors, qvec, window_vectors or {})
     if not sentences:
         return None
     scores = sentence_scores(question, sentences)

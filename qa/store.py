@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -33,7 +33,7 @@ CREATE TABLE IF NOT EXISTS chunks (
 CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
 -- Keyed by passage content, so identical passages are embedded once and survive being re-chunked.
-CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL, sentences BLOB);
+CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL, sentences BLOB, windows BLOB);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
 """
 
@@ -66,6 +66,11 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def _half(vectors: NDArray[np.float32] | None) -> bytes | None:
+    """Span vectors as float16 bytes: they only rank sentences, and there are several per passage."""
+    return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
+
+
 def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
@@ -77,7 +82,12 @@ class Store:
         self.path = path
         self._local = threading.local()
         # executescript commits by itself, so the schema is created outside an explicit transaction.
-        self.connection().executescript(_SCHEMA)
+        con = self.connection()
+        con.executescript(_SCHEMA)
+        # Stores written before sentence windows existed: their passages answer without windows until
+        # `qa index --rebuild` embeds them again.
+        if "windows" not in {row[1] for row in con.execute("PRAGMA table_info(vectors)")}:
+            con.execute("ALTER TABLE vectors ADD COLUMN windows BLOB")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must not be shared across threads)."""
@@ -233,18 +243,18 @@ class Store:
         return {h for h in set(hashes) if con.execute("SELECT 1 FROM vectors WHERE hash = ?", (h,)).fetchone() is None}
 
     def put_vectors(
-        self, rows: Iterable[tuple[str, NDArray[np.float32], NDArray[np.float32] | None]], con: sqlite3.Connection | None = None
+        self,
+        rows: Iterable[tuple[str, NDArray[np.float32], NDArray[np.float32] | None, NDArray[np.float32] | None]],
+        con: sqlite3.Connection | None = None,
     ) -> None:
-        """Cache embeddings by content hash, in the caller's transaction or in one of their own."""
-        values = [
-            (h, np.asarray(v, dtype=np.float32).tobytes(), None if s is None else np.asarray(s, dtype=np.float16).tobytes())
-            for h, v, s in rows
-        ]
+        """Cache embeddings by content hash (passage, sentences, windows), in the caller's transaction or their own."""
+        values = [(h, np.asarray(v, dtype=np.float32).tobytes(), _half(s), _half(w)) for h, v, s, w in rows]
+        sql = "INSERT OR REPLACE INTO vectors(hash, vec, sentences, windows) VALUES (?, ?, ?, ?)"
         if con is not None:
-            con.executemany("INSERT OR REPLACE INTO vectors(hash, vec, sentences) VALUES (?, ?, ?)", values)
+            con.executemany(sql, values)
             return
         with self.transaction() as own:
-            own.executemany("INSERT OR REPLACE INTO vectors(hash, vec, sentences) VALUES (?, ?, ?)", values)
+            own.executemany(sql, values)
 
     def vectors_for(self, hashes: Sequence[str]) -> dict[str, NDArray[np.float32]]:
         con = self.connection()
@@ -256,10 +266,18 @@ class Store:
         return out
 
     def sentence_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
+        return self._span_vectors("sentences", hashes, dim)
+
+    def window_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
+        return self._span_vectors("windows", hashes, dim)
+
+    def _span_vectors(
+        self, column: Literal["sentences", "windows"], hashes: Sequence[str], dim: int
+    ) -> dict[str, NDArray[np.float32]]:
         con = self.connection()
         out: dict[str, NDArray[np.float32]] = {}
         for h in set(hashes):
-            row = con.execute("SELECT sentences FROM vectors WHERE hash = ?", (h,)).fetchone()
+            row = con.execute(f"SELECT {column} FROM vectors WHERE hash = ?", (h,)).fetchone()
             if row is not None and row[0] is not None:
                 out[h] = np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, dim)
         return out
