@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import CHUNK_OVERLAP, CHUNK_SIZE, chunk_article
+from qa.chunking import CHUNK_OVERLAP, CHUNK_SIZE, WINDOW_STEP, WINDOW_WORDS, chunk_article, sentence_windows
 from qa.sentences import split_sentences
 from qa.types import Article, Chunk
 
@@ -170,3 +170,40 @@ def test_seed_article() -> None:
     with_june_16 = [c for c in chunks if "2025-06-16" in c.dates]
     assert with_june_16 and all("16 juin 2025" in c.text for c in with_june_16)
     assert CHUNK_OVERLAP < CHUNK_SIZE
+
+
+def check_windows(chunk: Chunk) -> None:
+    """Windows tile each long sentence word by word: WINDOW_WORDS words, WINDOW_STEP apart, the last one at its end."""
+    windows = sentence_windows(chunk)
+    for position, sentence in enumerate(chunk.sentences):
+        words = chunk.text[sentence.start - chunk.start : sentence.end - chunk.start].split()
+        mine = [span for p, span in windows if p == position]
+        if len(words) <= WINDOW_WORDS:
+            assert mine == []
+            continue
+        texts = [chunk.text[w.start - chunk.start : w.end - chunk.start] for w in mine]
+        for i, text in enumerate(texts):
+            assert text.split() == words[i * WINDOW_STEP : i * WINDOW_STEP + WINDOW_WORDS]
+        assert texts[-1].split()[-1] == words[-1]
+        assert all(sentence.start <= w.start < w.end <= sentence.end for w in mine)
+    assert [p for p, _ in windows] == sorted(p for p, _ in windows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(ANY_TEXT)
+def test_windows_tile_long_sentences(text: str) -> None:
+    for chunk in chunk_article(Article(id="a", text=text * 3), size=300, overlap=60):
+        check_windows(chunk)
+
+
+def test_windows_of_a_seed_sentence() -> None:
+    text = (
+        "Le 4 avril 2025, le Kazakhstan a pris part au premier sommet entre l’Union européenne et l’Asie centrale, "
+        "tenu à Samarcande, en Ouzbékistan. Bref."
+    )
+    (chunk,) = chunk_article(Article(id="a", text=text))
+    windows = sentence_windows(chunk)
+    assert {p for p, _ in windows} == {0}  # "Bref." is too short to need any
+    texts = [text[w.start : w.end] for _, w in windows]
+    assert texts[0] == "Le 4 avril 2025, le Kazakhstan a pris part au"
+    assert texts[-1].endswith("tenu à Samarcande, en Ouzbékistan.")

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from qa.config import DEFAULT_MODEL
@@ -68,6 +69,27 @@ def test_astana_question_is_answered_with_exact_citation(built: Path, question: 
     for other in body["citations"]:
         art = store.get_article(other["article_id"])
         assert art is not None and art.text[other["start"] : other["end"]] == other["text"]
+
+
+def test_every_long_sentence_has_its_window_vectors(built: Path) -> None:
+    from qa.chunking import sentence_windows
+
+    store = Store(built / "index" / "store.sqlite")
+    chunks = store.chunks_by_id([int(i) for i in store.chunk_ids()])
+    dim = json.loads((built / "index" / "manifest.json").read_text())["model"]["dim"]
+    windows = store.window_vectors_for([c.hash for c in chunks.values()], dim)
+    assert sum(len(v) for v in windows.values()) > len(chunks)
+    for c in chunks.values():
+        vecs = windows[c.hash]
+        assert len(vecs) == len(sentence_windows(c.chunk))
+        assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-2)
+
+
+def test_the_answering_part_of_a_long_sentence_is_found(built: Path) -> None:
+    # The answer is a clause at the end of a long sentence; the whole sentence is farther from the question
+    # than a short one naming Samarcande without the country.
+    body = _ask(built, "Dans quel pays se trouve Samarcande ?")
+    assert body["answer"] is not None and "Ouzbékistan" in body["answer"]
 
 
 def test_question_the_archive_cannot_answer_abstains(built: Path) -> None:

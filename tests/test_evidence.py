@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qa.answer import Bars, compose_answer, should_abstain
+from qa.chunking import sentence_windows
 from qa.dates import extract_dates
 from qa.evidence import answer_type, choose_sentence, holds_type
 from qa.search import Candidate, query_terms
@@ -150,3 +152,32 @@ def test_abstains_when_the_archive_never_uses_the_words_the_question_hinges_on()
     assert compose_answer(question, q, cands, vecs, lenient, FakeArchive(set(), absent=0.5)).answer is not None
     english = "What was the population of Kazakhstan in 2024?"  # no bar for English: its words are never in the archive
     assert compose_answer(english, q, cands, vecs, strict, FakeArchive(set(), absent=1.0)).answer is not None
+
+
+def test_a_long_sentence_counts_as_close_as_its_closest_window() -> None:
+    text = (
+        "À Samarcande, le Kazakhstan n’a pas assisté. "
+        "Le 4 avril 2025, le Kazakhstan a pris part au premier sommet entre l’Union européenne et l’Asie centrale, "
+        "tenu à Samarcande, en Ouzbékistan."
+    )
+    cand = candidate(text, cosine=0.5)
+    q = np.array([1.0, 0.0], dtype=np.float32)
+
+    def unit(cosine: float) -> np.ndarray:
+        return np.array([cosine, np.sqrt(1 - cosine**2)], dtype=np.float32)
+
+    # The short sentence is closer than the long one as a whole; the long one's last window is closest of all.
+    sentences = {cand.stored.hash: np.stack([unit(0.65), unit(0.42)])}
+    windows = sentence_windows(cand.stored.chunk)
+    window_vectors = {cand.stored.hash: np.stack([unit(0.8 if i == len(windows) - 1 else 0.3) for i in range(len(windows))])}
+    question = "Dans quel pays se trouve Samarcande ?"
+    without = choose_sentence(question, q, [cand], sentences)
+    with_windows = choose_sentence(question, q, [cand], sentences, window_vectors)
+    assert without is not None and with_windows is not None
+    assert text[without.span.start : without.span.end].startswith("À Samarcande")
+    assert text[with_windows.span.start : with_windows.span.end].endswith("en Ouzbékistan.")
+    assert with_windows.cosine == pytest.approx(0.8, abs=1e-6)
+    # Window vectors that do not fit the chunk's windows (another chunking) are ignored, not misread.
+    stale = {cand.stored.hash: window_vectors[cand.stored.hash][:-1]}
+    ignored = choose_sentence(question, q, [cand], sentences, stale)
+    assert ignored is not None and ignored.span == without.span

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def test_deleted_article_leaves_no_chunks_terms_or_orphan_vectors(tmp_path: Path
     store = Store(tmp_path / "s.sqlite")
     ids = _fill(store)
     chunk = store.chunks_by_id([ids[0]])[ids[0]]
-    store.put_vectors([(chunk.hash, np.ones(4, np.float32), None)])
+    store.put_vectors([(chunk.hash, np.ones(4, np.float32), None, None)])
     with store.transaction() as con:
         removed, hashes = store.delete_article(con, "a0")
         store.drop_unreferenced_vectors(con, hashes)
@@ -105,3 +106,28 @@ def test_absent_share_weighs_the_question_words_no_passage_uses(tmp_path: Path) 
     assert share == pytest.approx(math.log(9) / (math.log(9) + math.log(1 + 8 / 3)))
     assert archive.absent_share("Quelle est la population de Tokyo ?") == 1.0
     assert archive.absent_share("Qui ?") == 0.0
+
+
+def test_window_vectors_round_trip_beside_sentence_vectors(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store.sqlite")
+    sentences = np.eye(4, dtype=np.float32)[:2]
+    windows = np.eye(4, dtype=np.float32)[1:]
+    store.put_vectors([("h1", np.ones(4, np.float32), sentences, windows), ("h2", np.ones(4, np.float32), None, None)])
+    assert np.array_equal(store.sentence_vectors_for(["h1"], 4)["h1"], sentences)
+    assert np.array_equal(store.window_vectors_for(["h1"], 4)["h1"], windows)
+    assert store.window_vectors_for(["h2", "absent"], 4) == {}
+
+
+def test_a_store_from_before_windows_gains_the_column_and_keeps_its_vectors(tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL, sentences BLOB)")
+    old = np.eye(4, dtype=np.float32)[:2]
+    con.execute("INSERT INTO vectors VALUES (?, ?, ?)", ("h", np.ones(4, np.float32).tobytes(), old.astype(np.float16).tobytes()))
+    con.commit()
+    con.close()
+    store = Store(path)
+    assert np.array_equal(store.sentence_vectors_for(["h"], 4)["h"], old)
+    assert store.window_vectors_for(["h"], 4) == {}
+    store.put_vectors([("h2", np.ones(4, np.float32), old, old)])
+    assert np.array_equal(store.window_vectors_for(["h2"], 4)["h2"], old)
