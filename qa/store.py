@@ -87,7 +87,11 @@ class Store:
         # Stores written before sentence windows existed: their passages answer without windows until
         # `qa index --rebuild` embeds them again.
         if "windows" not in {row[1] for row in con.execute("PRAGMA table_info(vectors)")}:
-            con.execute("ALTER TABLE vectors ADD COLUMN windows BLOB")
+            try:
+                con.execute("ALTER TABLE vectors ADD COLUMN windows BLOB")
+            except sqlite3.OperationalError as exc:  # another process opening the same old store got there first
+                if "duplicate column" not in str(exc):
+                    raise
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (sqlite3 connections must not be shared across threads)."""
