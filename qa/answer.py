@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Protocol, cast
 
 import numpy as np
 
+from qa.answer_types import answer_type, holds_type, money_excluded
 from qa.dates import overlaps, query_dates
-from qa.evidence import Choice, answer_type, choose_sentence, holds_type
+from qa.evidence import Choice, choose_sentence
 from qa.names import is_known_name, missing_names
 from qa.search import Candidate, question_language
 from qa.types import Answer, Citation
@@ -108,7 +109,7 @@ def abstention_signals(
         "off_period": choice is not None and misses_dates(question, [candidates[choice.index]]),
         "no_quantity": choice is not None
         and answer_type(question) == "number"
-        and not holds_type("number", _text(candidates, choice), set()),
+        and not holds_type("number", _text(candidates, choice), set(), money=not money_excluded(question)),
     }
 
 

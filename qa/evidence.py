@@ -6,11 +6,12 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.analyzer import analyze, analyze_query, fold, words
+from qa.answer_types import answer_type, holds_type
 from qa.chunking import sentence_windows
 from qa.dates import DateRange, extract_dates, overlaps, query_dates
 from qa.search import Candidate, query_terms
@@ -35,22 +36,6 @@ HEADING_PENALTY = 0.1
 # taken up to this many characters.
 LIST_CHARS = 400
 _SENTENCE_END = re.compile(r"[.!?…:;»”\"')\]]\s*$")
-# Words that answer "how many" without digits ("vingt", "des dizaines de milliers", "plusieurs").
-_NUMBER_TEXT = (
-    "deux trois quatre cinq six sept huit neuf dix onze douze quinze vingt trente quarante cinquante cent "
-    "mille million millions milliard milliards dizaine dizaines douzaine douzaines quinzaine vingtaine "
-    "centaine centaines millier milliers plusieurs peu autant nombreux nombreuses beaucoup two three four five "
-    "six seven eight nine ten twelve twenty hundred thousand billion several many few dozen dozens hundreds "
-    "thousands millions billions"
-)
-_NUMBER_WORDS = frozenset(fold(w) for w in _NUMBER_TEXT.split())
-
-AnswerType = Literal["number", "date", "name"]
-_TYPE_CUES: tuple[tuple[AnswerType, str], ...] = (
-    ("number", r"combien(?! de temps)|how (many|much)|quel(le)?s? (nombre|montant|somme)|what (number|amount)"),
-    ("date", r"quand|when|quelle (annee|date|decennie|epoque)|en quelle|(what|which) (year|date|decade|month)"),
-    ("name", r"qui|who|whom|ou|where|comment s appelle|(quel(le)?s?|what|which) (pays|ville|president\w*|country|city)"),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,33 +59,9 @@ class Sentence:
     terms: frozenset[str]
 
 
-def answer_type(question: str) -> AnswerType | None:
-    """What kind of thing the question asks for, from its question words; None when it is open."""
-    folded = " ".join(fold(w) for w in words(question))
-    for kind, cue in _TYPE_CUES:
-        if re.search(rf"\b({cue})\b", folded):
-            return kind
-    return None
-
-
 def is_heading(text: str) -> bool:
     """A line that is not a sentence: short and without closing punctuation (heading, caption, menu item)."""
     return len(text.split()) < 10 and not _SENTENCE_END.search(text)
-
-
-def holds_type(kind: AnswerType | None, text: str, question_words: set[str]) -> bool:
-    """Whether a sentence holds a number, a date or a name that the question does not already give."""
-    if kind is None:
-        return False
-    tokens = words(text)
-    if kind == "number":
-        # Digits inside a date ("le 16 juin 2025") do not count: they answer "when", not "how many".
-        dates = [(m.start, m.end) for m in extract_dates(text)]
-        undated = "".join(ch if not any(a <= i < b for a, b in dates) else " " for i, ch in enumerate(text))
-        return any(any(ch.isdigit() for ch in t) or fold(t) in _NUMBER_WORDS for t in words(undated))
-    if kind == "date":
-        return bool(extract_dates(text)) or bool(re.search(r"\b(1[0-9]|20)\d0s?\b|\bann[ée]es \d", text))
-    return any(t[0].isupper() and fold(t) not in question_words for t in tokens[1:])
 
 
 def window_cosines(chunk: Chunk, windows: NDArray[np.float32] | None, qvec: NDArray[np.float32]) -> dict[int, float]:
