@@ -1,12 +1,13 @@
-"""Fusion of several retrieval signals into one ranking: reciprocal ranks, or weighted z-normalised scores."""
+"""Fusion of several retrieval signals into one ranking (reciprocal ranks, or weighted z-normalised scores), and its spread."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TypeVar
 
 K = TypeVar("K", bound=Hashable)
+T = TypeVar("T")
 
 
 def rrf(rankings: Sequence[Sequence[K]], *, weights: Sequence[float] | None = None, k: int = 60) -> list[tuple[K, float]]:
@@ -61,3 +62,25 @@ def weighted_fusion(
             total[key] += extra
     order = {key: n for n, key in enumerate(keys)}
     return sorted(total.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+
+
+def spread(
+    ranked: Sequence[T], group: Callable[[T], Hashable], *, per_group: int, head: int, promotable: Callable[[T], bool]
+) -> list[T]:
+    """`ranked` with its first `head` items holding at most `per_group` of one group, where a `promotable`
+    item of another group can take the place; within the head and after it, the ranking's order is kept."""
+    counts: dict[Hashable, int] = {}
+    top: list[int] = []
+    for n, item in enumerate(ranked):
+        if len(top) == head:
+            break
+        g = group(item)
+        if counts.get(g, 0) < per_group and (n < head or promotable(item)):
+            counts[g] = counts.get(g, 0) + 1
+            top.append(n)
+    # Too few items to promote: the head is completed with the deferred ones, best first.
+    taken = set(top)
+    rest = [n for n in range(len(ranked)) if n not in taken]
+    top += rest[: head - len(top)]
+    taken = set(top)
+    return [ranked[n] for n in sorted(top)] + [ranked[n] for n in rest if n not in taken]

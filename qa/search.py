@@ -11,7 +11,7 @@ import numpy as np
 from qa.analyzer import analyze, analyze_query, stop_words, words
 from qa.dates import DateRange, overlaps, query_dates
 from qa.dense import DenseIndex
-from qa.fusion import weighted_fusion
+from qa.fusion import spread, weighted_fusion, zscores
 from qa.names import name_forms, name_units
 from qa.store import Store, StoredChunk
 
@@ -35,6 +35,11 @@ FUSION_WEIGHTS: dict[str, tuple[float, float, float]] = {"fr": (0.3, 0.4, 0.3), 
 LEXICAL_WEIGHT = {lang: w[1] for lang, w in FUSION_WEIGHTS.items()}
 # Two passages of one article sharing more than this share of the shorter one are one citation.
 MAX_SHARED = 0.5
+# The first citations hold at most this many passages of one article while another article has a passage
+# scoring above the candidates' mean to offer: one long article does not crowd out the others (a question
+# spanning two articles needs both), and no weak passage is pulled up just for coming from elsewhere.
+PER_ARTICLE = 3
+FIRST_CITATIONS = 5
 # Added to the fused score (in standard deviations) of a passage mentioning the date the question
 # names; +0.5 lifted PIAF dev questions naming a date from 0.885 to 0.923 R@1.
 DATE_WEIGHT = 0.5
@@ -143,20 +148,31 @@ def _cosines(
 def _distinct(
     fused: Sequence[tuple[int, float]], chunks: Mapping[int, StoredChunk], cosines: Mapping[int, float], k: int
 ) -> list[Candidate]:
-    """The first k passages of a fused ranking that neither repeat a text nor overlap one already taken."""
+    """The first k passages of a fused ranking that neither repeat a text nor overlap one already taken,
+    spread so that the first citations do not all come from one article."""
     picked: list[Candidate] = []
+    by_article: dict[str, list[StoredChunk]] = {}
     seen_hashes: set[str] = set()
     for chunk_id, score in fused:
         stored = chunks.get(chunk_id)
         if stored is None or stored.hash in seen_hashes:
             continue  # deleted since the dense snapshot was taken, or the same text already cited
-        if any(_overlapping(stored, p.stored) for p in picked):
+        same_article = by_article.setdefault(stored.chunk.article_id, [])
+        if any(_overlapping(stored, other) for other in same_article):
             continue
         seen_hashes.add(stored.hash)
+        same_article.append(stored)
         picked.append(Candidate(stored, score, cosines.get(chunk_id, 0.0)))
-        if len(picked) == k:
-            break
-    return picked
+    z = zscores({n: c.score for n, c in enumerate(picked)}, range(len(picked)))
+    order = spread(
+        range(len(picked)),
+        lambda n: picked[n].stored.chunk.article_id,
+        per_group=PER_ARTICLE,
+        head=min(k, FIRST_CITATIONS),
+        promotable=lambda n: z[n] >= 0.0,
+    )
+    ordered = [picked[n] for n in order]
+    return ordered[:k]
 
 
 def retrieve(

@@ -92,8 +92,18 @@ def test_the_answering_part_of_a_long_sentence_is_found(built: Path) -> None:
     assert body["answer"] is not None and "Ouzbékistan" in body["answer"]
 
 
-def test_question_the_archive_cannot_answer_abstains(built: Path) -> None:
-    body = _ask(built, "What did Tokayev sign in Tokyo?")
+def test_a_question_spanning_both_articles_cites_both_meetings(built: Path) -> None:
+    # The Washington passage and the EU passage on Tokaïev's bilateral meetings; the first article's other
+    # passages (Moscow, Beijing) must not crowd the second out of the first five citations.
+    body = _ask(built, "Quels dirigeants américains et européens Tokaïev a-t-il rencontrés en 2025 ?")
+    texts = [c["text"] for c in body["citations"][:5]]
+    assert any("Donald Trump" in t for t in texts), texts
+    assert any("trois rencontres bilatérales" in t for t in texts), texts
+
+
+@pytest.mark.parametrize("question", ["What did Tokayev sign in Tokyo?", "Quelle est la population du Kazakhstan en 2024 ?"])
+def test_question_the_archive_cannot_answer_abstains(built: Path, question: str) -> None:
+    body = _ask(built, question)
     assert body["answer"] is None
 
 
