@@ -39,11 +39,12 @@ class Bars:
 # eval/reports/abstention-calibration-MODEL.json): French, the best abstention recall on the dev split that
 # turns at most 3% of its answerable questions into abstentions; English questions sit lower against French
 # text and spell names otherwise, so theirs are the French bars lowered by the smallest shift that wrongly
-# abstains on at most one English dev question.
+# abstains on at most one English dev question. Recalibrated once the answer step read sentence windows
+# (a sentence is as close as its closest window, so the cosines the bars read moved up).
 BARS: dict[str, Bars] = {
     # Absent words, French only (English words are never in a French archive): chosen on PIAF dev holdout
     # as the pair catching the most unanswerable questions for at most 0.5% more wrong abstentions.
-    "embeddinggemma-300m": Bars({"fr": 0.25, "en": 0.16}, {"fr": 0.55, "en": 0.46}, {"fr": (0.4, 0.44)}),
+    "embeddinggemma-300m": Bars({"fr": 0.26, "en": 0.24}, {"fr": 0.48, "en": 0.46}, {"fr": (0.1, 0.35)}),
     "multilingual-e5-small-q4": Bars({"fr": 0.82, "en": 0.72}, {"fr": 0.90, "en": 0.80}),
 }
 # A model nobody calibrated: no bar on the subject, and a name the passages never mention always abstains.
