@@ -18,13 +18,16 @@ _NUMBER_TEXT = (
 )
 _NUMBER_WORDS = frozenset(fold(w) for w in _NUMBER_TEXT.split())
 
+# Quantities that money does not give, named by the question ("Quelle est la population…", "Quel taux…").
+_MEASURES = r"nombre|population|taux|pourcentage|proportion|superficie|effectifs?|age"
+
 AnswerType = Literal["number", "date", "name"]
 _TYPE_CUES: tuple[tuple[AnswerType, str], ...] = (
     (
         "number",
         r"combien(?! de temps)|how (many|much)|what (number|amount|percentage|share|proportion)|a? ?quel age"
         r"|(quel(le)?s?|what) (est |sont |etait |etaient |is |was |are )?(le |la |les |the )?"
-        r"(nombre|montant|somme|population|taux|pourcentage|proportion|part|superficie|prix|cout|budget|effectifs?|age)\b",
+        rf"({_MEASURES}|montant|somme|part|prix|cout|budget)\b",
     ),
     ("date", r"quand|when|quelle (annee|date|decennie|epoque)|en quelle|(what|which) (year|date|decade|month)"),
     ("name", r"qui|who|whom|ou|where|comment s appelle|(quel(le)?s?|what|which) (pays|ville|president\w*|country|city)"),
@@ -43,8 +46,8 @@ def answer_type(question: str) -> AnswerType | None:
 # Questions after a quantity of something other than money (a population, a count, a rate): "46 milliards
 # d'euros" does not answer "Quelle est la population…". "Combien…" alone and "how much" may be money.
 _NOT_MONEY = re.compile(
-    r"\b(how many|combien (y a-t-il |en )?d(e |es |['’])(?!argent|euros?|dollars?)|nombre|population|habitants?"
-    r"|inhabitants|pourcentage|percentage|taux|proportion|superficie|effectifs?|age)\b"
+    r"\b(how many|combien (y a-t-il |en )?d(e |es |['’])(?!argent|euros?|dollars?)"
+    rf"|{_MEASURES}|habitants?|inhabitants|percentage)\b"
 )
 _CURRENCY = r"(euros?|dollars?|francs?|livres? sterling|roubles?|yuans?|yens?|tenges?|€|\$|USD|EUR)"
 _SCALE = r"(millions?|milliards?|mille|billions?|thousands?|M|Md|Mds|k)"
