@@ -129,8 +129,9 @@ def choose(rows: Sequence[dict[str, Any]]) -> tuple[float, float]:
 
 def choose_absent(rows: Sequence[dict[str, Any]], bars: tuple[float, float]) -> tuple[float, float]:
     """The absent-words (share, cosine) pair with the best recall for at most ABSENT_BUDGET more wrong abstentions."""
-    base = rates(rows, *bars)["wrong_abstention_rate"]
-    best: tuple[float, float, float] = (rates(rows, *bars)["abstention_recall"], 2.0, -1.0)
+    without = rates(rows, *bars)
+    base = without["wrong_abstention_rate"]
+    best: tuple[float, float, float] = (without["abstention_recall"], 2.0, -1.0)
     for share in SHARES:
         for cosine in GRID:
             r = rates(rows, *bars, (share, cosine))
