@@ -24,7 +24,6 @@ from benchlib import (
     ORANGESUM,
     REPORTS,
     GaussianEncoder,
-    Info,
     median,
     orangesum_lines,
     pyplot,
@@ -35,14 +34,15 @@ from benchlib import (
     write_slice,
 )
 
-from qa.batches import embedded_spans
-from qa.chunking import chunk_article
-from qa.config import Settings
+from qa.core.config import Settings
+from qa.core.model import ModelInfo
+from qa.core.types import Article
 from qa.engine import Engine, load_model
-from qa.indexer import sync_corpus
+from qa.index.chunking import chunk_article
+from qa.index.manifest import read_manifest
+from qa.index.prepare import embedded_spans
+from qa.index.sync import sync_corpus
 from qa.ingest import parse_record
-from qa.manifest import read_manifest
-from qa.types import Article
 
 REAL_INDEX = CACHE / "real-index"  # real e5 vectors of OrangeSum records [0, 1000), built by `throughput --real`
 FULL = CACHE / "full"
@@ -51,7 +51,7 @@ N30K = 30_000
 
 def _real_info() -> Any:
     enc = load_model(Settings(), progress=False)
-    return enc, Info(enc.info.name, enc.info.path, enc.info.dim, enc.info.fingerprint)
+    return enc, ModelInfo(enc.info.name, enc.info.dim, enc.info.fingerprint, enc.info.path)
 
 
 def _gaussian(info: Any) -> GaussianEncoder:

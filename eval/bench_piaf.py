@@ -8,7 +8,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from qa.config import Settings
+from qa.core.config import Settings
 from qa.engine import Engine, load_model
 from qa.evaluation.harness import embed_seconds
 from qa.evaluation.piaf import (
@@ -24,7 +24,7 @@ from qa.evaluation.piaf import (
 )
 from qa.evaluation.report import build_report, format_table, write_chart, write_json
 from qa.evaluation.suite import evaluate, score_all
-from qa.indexer import sync_corpus
+from qa.index.sync import sync_corpus
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / "cache"

@@ -26,7 +26,6 @@ from benchlib import (
     REPORTS,
     ROOT,
     GaussianEncoder,
-    Info,
     median,
     orangesum_lines,
     pct,
@@ -38,12 +37,14 @@ from benchlib import (
     write_slice,
 )
 
-from qa import dense as dense_mod
-from qa.config import Settings
-from qa.dense import FaissIndex
+from qa.core.config import Settings
+from qa.core.model import ModelInfo
 from qa.engine import Engine, load_model
-from qa.indexer import IndexWriter, sync_corpus
-from qa.manifest import read_manifest
+from qa.index import dense as dense_mod
+from qa.index.dense import FaissIndex
+from qa.index.manifest import read_manifest
+from qa.index.sync import sync_corpus
+from qa.index.writer import IndexWriter
 
 FULL = CACHE / "full"
 K = 10
@@ -123,7 +124,7 @@ def cmd_ann(args: argparse.Namespace) -> None:
     say(f"{len(real)} real passage vectors, {len(queries)} real queries")
     # Distinct vectors only: duplicate passages share one vector, and ties make recall ambiguous.
     real = np.unique(real, axis=0)
-    gauss = GaussianEncoder(Info("x", "x", real.shape[1], "x"), real)
+    gauss = GaussianEncoder(ModelInfo("x", real.shape[1], "x", "x"), real)
     factors, probes = args.factors, args.probes
     rows = [{"data": "real e5"} | _ann_at(real, queries, factors, probes)]
     for n in args.sizes:
@@ -193,7 +194,7 @@ def _sized(dest: Path, records: int, src: Path | None) -> Path:
         shutil.copytree(src, dest / "index", ignore=shutil.ignore_patterns(".write.lock"))
     write_slice(dest / "corpus" / "orangesum.jsonl.gz", 0, records)
     enc = load_model(Settings(), progress=False)
-    info = Info(enc.info.name, enc.info.path, enc.info.dim, enc.info.fingerprint)
+    info = ModelInfo(enc.info.name, enc.info.dim, enc.info.fingerprint, enc.info.path)
     stand_in = GaussianEncoder(info, real_vectors(CACHE / "real-index" / "store.sqlite"))
     report = sync_corpus(dest / "corpus", dest / "index", stand_in, progress=True)
     say(f"{dest.name}: {report.to_dict() | {'errors': len(report.errors)}}")

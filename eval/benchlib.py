@@ -10,7 +10,6 @@ import sqlite3
 import statistics
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +58,6 @@ def real_vectors(*stores: Path) -> NDArray[np.float32]:
         if rows:
             parts.append(np.stack([np.frombuffer(r[0], dtype=np.float32) for r in rows]))
     return np.concatenate(parts) if parts else np.zeros((0, 384), np.float32)
-
-
-@dataclass(frozen=True)
-class Info:
-    name: str
-    path: str
-    dim: int
-    fingerprint: str
 
 
 class GaussianEncoder:
@@ -147,8 +138,8 @@ def restamp(index_dir: Path, info: Any) -> None:
     same model (the provisioned folder changed version); only for indexes whose vectors are stand-ins anyway."""
     import dataclasses
 
-    from qa.manifest import ModelStamp, read_manifest, write_manifest
-    from qa.store import Store
+    from qa.index.manifest import ModelStamp, read_manifest, write_manifest
+    from qa.index.store import Store
 
     stamp = ModelStamp(info.name, info.dim, info.fingerprint)
     manifest = read_manifest(index_dir)

@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from qa import answer as A
-from qa.archive import ArchiveTerms
-from qa.config import Settings
+from qa.answering import answer as A
+from qa.answering.coverage import ArchiveTerms
+from qa.answering.evidence import ANSWER_POOL, choose_sentence
+from qa.core.config import Settings
 from qa.engine import Engine, load_model
 from qa.evaluation.gold import GoldQuestion
 from qa.evaluation.piaf import (
@@ -40,8 +41,7 @@ from qa.evaluation.piaf import (
     load_translations,
     sample_questions,
 )
-from qa.evidence import ANSWER_POOL, choose_sentence
-from qa.search import retrieve
+from qa.retrieval.search import retrieve
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / "cache"

@@ -234,7 +234,7 @@ def load_questions(gold: Path) -> list[str]:
 
 def orangesum_records(source: Path, count: int, skip: int = 0) -> list[dict[str, Any]]:
     """The first `count` OrangeSum records with a body and an id not seen before (after `skip` of them)."""
-    from qa.errors import InputError
+    from qa.core.errors import InputError
     from qa.ingest import parse_record
 
     records: list[dict[str, Any]] = []

@@ -11,13 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from qa.analyzer import analyze_query, stop_words
-from qa.config import Settings
+from qa.core.config import Settings
 from qa.engine import Engine
 from qa.evaluation.gold import GoldQuestion, resolve_evidence
 from qa.evaluation.metrics import judge_articles, judge_spans, mean, recall_at_k, reciprocal_rank
 from qa.evaluation.piaf import EN_PATH, english_questions, load_piaf, load_translations, sample_questions, to_gold
-from qa.search import retrieve
+from qa.retrieval.search import retrieve
+from qa.text.analyzer import analyze_query, stop_words
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / "cache"
@@ -75,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
         table[name] = {}
         for label, fuse in variants().items():
             table[name][label] = score(qs, retrieved, fuse, chunks, spans)
-        # The pipeline as it stands: qa.search.retrieve itself, fed the same question vectors.
+        # The pipeline as it stands: qa.retrieval.search.retrieve itself, fed the same question vectors.
         pipeline = {q.id: [c.stored.id for c in retrieve(q.question, vecs[q.question], store, dense, 10)] for q in qs}
-        table[name]["qa.search.retrieve (hybrid)"] = score(qs, retrieved, lambda d, lex: [], chunks, spans, fixed=pipeline)
+        table[name]["qa.retrieval.search.retrieve (hybrid)"] = score(
+            qs, retrieved, lambda d, lex: [], chunks, spans, fixed=pipeline
+        )
         for label, row in table[name].items():
             print(f"{label:28s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
     out = ROOT / "reports" / f"tuning-{args.split}.json"

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 
 import click
 
-from qa.config import Settings
-from qa.errors import QAError
+from qa.core.config import Settings
+from qa.core.errors import QAError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +50,7 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
     3 when indexing completed but some files were skipped (each is listed with its reason).
     """
     from qa.engine import load_model
-    from qa.indexer import sync_corpus
+    from qa.index.sync import sync_corpus
 
     settings = _settings(corpus_dir=corpus, index_dir=index)
     if not settings.corpus_dir.is_dir():

@@ -5,21 +5,21 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from qa.answer import bars_for, compose_answer
-from qa.archive import ArchiveTerms
-from qa.config import Settings
-from qa.dense import DenseIndex
-from qa.errors import IndexStateError, InputError, ModelError, NotFoundError
-from qa.evidence import ANSWER_POOL
-from qa.indexer import Encoder, IndexWriter, stamp_of, writer_lock
-from qa.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
-from qa.search import Candidate, Mode, retrieve
-from qa.store import ArticleSummary, Store
-from qa.types import Answer, Article
+from qa.answering.answer import bars_for, compose_answer
+from qa.answering.coverage import ArchiveTerms
+from qa.answering.evidence import ANSWER_POOL
+from qa.core.config import Settings
+from qa.core.errors import IndexStateError, InputError, ModelError, NotFoundError
+from qa.core.model import QueryEncoder, stamp_of
+from qa.core.types import Answer, Article
+from qa.index.dense import DenseIndex
+from qa.index.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
+from qa.index.store import ArticleSummary, Store
+from qa.index.writer import IndexWriter, writer_lock
+from qa.retrieval.search import Candidate, Mode, retrieve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -84,12 +84,6 @@ def load_snapshot(index_dir: Path, current: tuple[Manifest, DenseIndex] | None =
             continue
         return manifest, dense
     raise AssertionError("unreachable")
-
-
-class QueryEncoder(Encoder, Protocol):
-    """What answering needs of an embedding model, on top of what indexing needs."""
-
-    def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]: ...
 
 
 class Engine:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from qa.types import Answer, Citation
+from qa.core.types import Answer, Citation
 
 
 def citation_to_dict(c: Citation) -> dict[str, object]:

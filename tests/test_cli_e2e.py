@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa.config import DEFAULT_MODEL
-from qa.store import Store
+from qa.core.config import DEFAULT_MODEL
+from qa.index.store import Store
 
 pytestmark = pytest.mark.model
 
@@ -72,7 +72,7 @@ def test_astana_question_is_answered_with_exact_citation(built: Path, question: 
 
 
 def test_every_long_sentence_has_its_window_vectors(built: Path) -> None:
-    from qa.chunking import sentence_windows
+    from qa.index.chunking import sentence_windows
 
     store = Store(built / "index" / "store.sqlite")
     chunks = store.chunks_by_id([int(i) for i in store.chunk_ids()])
@@ -115,7 +115,7 @@ def test_missing_index_is_one_line_error(tmp_path: Path) -> None:
 
 
 def test_model_that_does_not_match_the_index_is_refused(built: Path, tmp_path: Path) -> None:
-    from qa.config import Settings
+    from qa.core.config import Settings
     from qa.engine import load_model
 
     # Another model folder: the same files under another name, so it loads but is not the index's model.

@@ -15,16 +15,16 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from qa.config import Settings
+from qa.core.config import Settings
+from qa.core.errors import IndexStateError
 from qa.engine import Engine
-from qa.errors import IndexStateError
-from qa.indexer import sync_corpus
+from qa.index.manifest import read_manifest
+from qa.index.sync import sync_corpus
 from qa.ingest import parse_text_file
-from qa.manifest import read_manifest
 from tests.api.service import TOKEN, ThreadedServer, start_qa_serve, wait_healthy
 from tests.conftest import FakeEncoder
-from tests.test_crash import _article, _corpus
-from tests.test_indexer import assert_consistent
+from tests.index.test_crash import _article, _corpus
+from tests.index.test_sync import assert_consistent
 from tests.writers import DEADLINE_S, reap, start_index
 
 ASTANA = "What was signed in Astana in June 2025?"

@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from qa.faults import MARKER
+from qa.index.faults import MARKER
 
 REPO = Path(__file__).resolve().parent.parent
 # A guard against a hung child, never a measure of speed: the model alone can take a minute to load here.

@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from qa.api.errors import install_error_handlers
 from qa.api.middleware import BodyGuard, SecurityHeaders
 from qa.api.routes import articles, ask, health
-from qa.config import Settings
-from qa.errors import QAError
+from qa.core.config import Settings
+from qa.core.errors import QAError
 
 if TYPE_CHECKING:
     from qa.engine import Engine
@@ -166,8 +166,8 @@ def open_or_build(settings: Settings, encoder: Any = None) -> Engine:
     articles added to the folder while the service was down are answerable as soon as it is up.
     """
     from qa.engine import Engine, load_model
-    from qa.indexer import sync_corpus
-    from qa.manifest import MANIFEST
+    from qa.index.manifest import MANIFEST
+    from qa.index.sync import sync_corpus
 
     if encoder is None:
         encoder = load_model(settings, progress=True)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 
-from qa.config import Settings
+from qa.core.config import Settings
+from qa.core.errors import InputError
 from qa.engine import Engine
-from qa.errors import InputError
 from qa.ingest import validate_article_id
 
 ARTICLE_ID_PATTERN = r"^(?!\.)[A-Za-z0-9._-]{1,128}$"

@@ -14,7 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
-from qa.errors import CorpusError, IndexStateError, InputError, ModelError, NotFoundError, QAError
+from qa.core.errors import CorpusError, IndexStateError, InputError, ModelError, NotFoundError, QAError
 
 logger = logging.getLogger("qa.api")
 

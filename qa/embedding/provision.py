@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from qa.errors import ModelError
+from qa.core.errors import ModelError
 
 log = logging.getLogger(__name__)
 

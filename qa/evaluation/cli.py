@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from qa.config import Settings
+from qa.core.config import Settings
 from qa.evaluation.gold import GoldError, load_gold
 
 DEFAULT_GOLD = Path("eval") / "gold.jsonl"

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qa.errors import QAError
+from qa.core.errors import QAError
 
 LANGS = ("fr", "en")
 _KEYS = {"id", "question", "lang", "answerable", "articles", "evidence", "answers", "tags", "note"}

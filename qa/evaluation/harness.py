@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from qa.search import MODES, Mode
+from qa.retrieval.search import MODES, Mode
 
 if TYPE_CHECKING:
     from qa.engine import Engine

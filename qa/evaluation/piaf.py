@@ -17,7 +17,7 @@ from qa.evaluation.gold import Evidence, GoldError, GoldQuestion
 from qa.evaluation.metrics import normalize_answer
 
 if TYPE_CHECKING:
-    from qa.indexer import Encoder
+    from qa.core.model import Encoder
 
 # /work/shared/data/piaf next to the project folder, as the project's data README places it.
 PIAF_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "piaf" / "piaf-v1.1.json"
@@ -179,7 +179,7 @@ def holdout_index(source: Path, target: Path, removed: set[str], encoder: Encode
     """A copy of the index at `source` without the `removed` articles (nothing is embedded again)."""
     import shutil
 
-    from qa.indexer import IndexWriter, writer_lock
+    from qa.index.writer import IndexWriter, writer_lock
 
     if target.exists():
         shutil.rmtree(target)

@@ -10,7 +10,7 @@ from qa.evaluation.gold import GoldQuestion, resolve_evidence
 from qa.evaluation.harness import embed_seconds, run_modes
 from qa.evaluation.report import build_report
 from qa.evaluation.scoring import SystemScore, score_system
-from qa.search import MODES, Mode
+from qa.retrieval.search import MODES, Mode
 
 if TYPE_CHECKING:
     from qa.engine import Engine

@@ -7,8 +7,8 @@ import re
 import unicodedata
 from typing import Any
 
-from qa.errors import InputError
-from qa.types import Article
+from qa.core.errors import InputError
+from qa.core.types import Article
 
 # A leading dot is refused on top of "." and "..": an article written through the API is stored as
 # "<id>.md", and a dot-file would be skipped as hidden by the next `qa index`, silently losing it.

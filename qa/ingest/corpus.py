@@ -7,11 +7,11 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from qa.errors import CorpusError, InputError
+from qa.core.errors import CorpusError, InputError
+from qa.core.types import Article, FileError
 from qa.ingest.html import HTML_SUFFIXES, parse_html_file
 from qa.ingest.jsonl import JSONL_SUFFIXES, iter_jsonl_file
 from qa.ingest.text import TEXT_SUFFIXES, parse_text_file
-from qa.types import Article, FileError
 
 # Longest first, so that "x.jsonl.gz" is not taken for something ending in ".gz".
 CORPUS_SUFFIXES: tuple[str, ...] = tuple(sorted(TEXT_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES, key=len, reverse=True))

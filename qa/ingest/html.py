@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from qa.errors import InputError
+from qa.core.errors import InputError
+from qa.core.types import Article
 from qa.ingest.common import (
     build_article,
     check_not_binary,
@@ -15,7 +16,6 @@ from qa.ingest.common import (
     parse_date,
     validate_article_id,
 )
-from qa.types import Article
 
 HTML_SUFFIXES: tuple[str, ...] = (".html", ".htm")
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from io import BufferedIOBase
 from pathlib import Path
 
-from qa.errors import InputError
+from qa.core.errors import InputError
+from qa.core.types import Article, FileError
 from qa.ingest.common import build_article, normalize_text, validate_article_id
-from qa.types import Article, FileError
 
 JSONL_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz")
 

@@ -9,7 +9,8 @@ import frontmatter
 import yaml
 from frontmatter.default_handlers import YAMLHandler
 
-from qa.errors import InputError
+from qa.core.errors import InputError
+from qa.core.types import Article
 from qa.ingest.common import (
     build_article,
     check_not_binary,
@@ -22,7 +23,6 @@ from qa.ingest.common import (
     parse_date,
     validate_article_id,
 )
-from qa.types import Article
 
 TEXT_SUFFIXES: tuple[str, ...] = (".txt", ".md")
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from qa.config import Settings
+from qa.core.config import Settings
 from tests.api.service import TOKEN, ThreadedServer, copy_tree, seed_corpus_source
 
 
@@ -51,7 +51,7 @@ def encoder() -> Any:
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory, encoder: Any) -> tuple[Path, Path]:
     """(corpus, index): the seed articles and their index, built once; copy them before writing."""
-    from qa.indexer import sync_corpus
+    from qa.index.sync import sync_corpus
 
     root = tmp_path_factory.mktemp("seed")
     corpus = copy_tree(seed_corpus_source(), root / "corpus")

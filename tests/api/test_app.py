@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from qa.config import Settings
+from qa.core.config import Settings
 from tests.api.conftest import Service, fresh_copy, make_settings
 from tests.api.service import (
     ASTANA_QUESTION,
@@ -153,7 +153,7 @@ def test_serve_builds_the_index_when_there_is_none(tmp_path: Path, encoder: Any,
     """An empty corpus folder gives an empty index: the service answers that the archive does not say,
     and an article written through the API is cited at once."""
     from qa.api.app import create_app, open_or_build
-    from qa.errors import QAError
+    from qa.core.errors import QAError
 
     with pytest.raises(QAError, match="no corpus folder"):
         open_or_build(make_settings(tmp_path / "missing", tmp_path / "index0", token=TOKEN), encoder)

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from qa.config import DEFAULT_MODEL
+from qa.core.config import DEFAULT_MODEL
+from qa.core.errors import ModelError
 from qa.embedding import encoder as enc_mod
 from qa.embedding.encoder import Encoder, load_encoder, resolve_model_path
 from qa.embedding.provision import E5_MODEL, Recipe, build_model_folder
-from qa.errors import ModelError
 
 from . import synthetic
 

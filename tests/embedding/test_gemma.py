@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from qa.core.errors import ModelError
 from qa.embedding import gemma, provision
 from qa.embedding.provision import WheelPin
-from qa.errors import ModelError
 
 from . import synthetic
 

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa.config import DEFAULT_MODEL
+from qa.core.config import DEFAULT_MODEL
 from qa.embedding.encoder import Encoder
 from qa.embedding.gemma import GEMMA, GEMMA_FINGERPRINT
 from qa.embedding.provision import default_cache_dir, model_dir, verify_model_dir

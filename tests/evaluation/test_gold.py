@@ -83,8 +83,8 @@ def test_resolve_reports_what_the_index_lacks() -> None:
 
 
 def test_the_project_gold_file_fits_the_seed_corpus() -> None:
+    from qa.core.types import Article
     from qa.ingest import iter_corpus
-    from qa.types import Article
 
     questions = load_gold(ROOT / "eval" / "gold.jsonl")
     texts = {a.id: a.text for a in iter_corpus(ROOT / "corpus") if isinstance(a, Article)}

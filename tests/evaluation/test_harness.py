@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from qa.config import Settings
+from qa.core.config import Settings
 from qa.engine import Engine
 from qa.evaluation.gold import GoldError, load_gold
 from qa.evaluation.harness import ask_one
 from qa.evaluation.suite import evaluate
-from qa.indexer import sync_corpus
+from qa.index.sync import sync_corpus
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLD = ROOT / "eval" / "gold.jsonl"

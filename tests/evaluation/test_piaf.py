@@ -44,8 +44,8 @@ def test_gold_form_points_at_the_answer_span() -> None:
 
 
 def test_corpus_file_is_one_record_per_paragraph(tmp_path: Path) -> None:
+    from qa.core.types import Article
     from qa.ingest import iter_corpus
-    from qa.types import Article
 
     piaf = load_piaf()
     path = write_corpus(piaf.paragraphs[:5], tmp_path)
@@ -68,8 +68,8 @@ def test_english_translations_cover_both_splits() -> None:
 
 def test_holdout_makes_questions_unanswerable_by_removing_their_paragraph(tmp_path: Path, fake_encoder: Any) -> None:
     from qa.evaluation.piaf import holdout, holdout_index
-    from qa.indexer import sync_corpus
-    from qa.store import Store
+    from qa.index.store import Store
+    from qa.index.sync import sync_corpus
 
     piaf = load_piaf()
     questions = sample_questions(piaf, "dev", n=40)

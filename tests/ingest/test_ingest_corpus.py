@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import CorpusError
+from qa.core.errors import CorpusError
+from qa.core.types import FileError
 from qa.ingest import iter_corpus, load_corpus
-from qa.types import FileError
 
 
 def write(root: Path, rel: str, data: bytes | str) -> None:

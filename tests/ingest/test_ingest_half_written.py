@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.errors import InputError
+from qa.core.errors import InputError
 from qa.ingest import article_to_markdown, build_article, parse_text_file
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import InputError
+from qa.core.errors import InputError
 from qa.ingest import load_corpus, parse_html_file
 
 PAGE = """<!DOCTYPE html>

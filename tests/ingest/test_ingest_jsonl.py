@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.core.types import Article, FileError
 from qa.ingest import iter_corpus, load_corpus
-from qa.types import Article, FileError
 
 ORANGESUM = Path(__file__).resolve().parents[3] / "shared" / "data" / "orangesum" / "orangesum_articles.jsonl.gz"
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from qa.errors import InputError
+from qa.core.errors import InputError
+from qa.core.types import Article
 from qa.ingest import (
     DERIVED_TITLE_MAX,
     article_to_markdown,
@@ -21,7 +22,6 @@ from qa.ingest import (
     parse_record,
     parse_text_file,
 )
-from qa.types import Article
 
 # Text that looks like what users paste: letters, punctuation, newlines (\r too), odd Unicode.
 _ALPHABET = st.characters(codec="utf-8")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.core.types import Article
 from qa.ingest import DERIVED_TITLE_MAX, load_corpus, parse_text_file
-from qa.types import Article
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = REPO / "corpus"

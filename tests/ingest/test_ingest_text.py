@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from qa.errors import InputError
+from qa.core.errors import InputError
+from qa.core.types import Article
 from qa.ingest import (
     ARTICLE_ID_RE,
     article_filename,
@@ -17,7 +18,6 @@ from qa.ingest import (
     parse_text_file,
     validate_article_id,
 )
-from qa.types import Article
 
 
 def parse(text: str | bytes, stem: str = "doc", suffix: str = ".md") -> Article:

@@ -9,10 +9,10 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from qa.api.deps import ArticleIdDep, EngineDep, WriterDep
 from qa.api.schemas import ArticleOut, ArticleSummaryOut, ArticleWrite, ErrorResponse, ValidationErrorResponse
-from qa.errors import NotFoundError
+from qa.core.errors import NotFoundError
+from qa.core.types import Article
+from qa.index.store import ArticleSummary
 from qa.ingest import build_article
-from qa.store import ArticleSummary
-from qa.types import Article
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 

@@ -262,7 +262,7 @@ def wait_for(predicate: Any, timeout: float = 20.0) -> None:
 
 def test_an_index_run_from_the_shell_is_picked_up_live(service: Service, encoder: Any) -> None:
     """What `qa index` does from another process: the service reloads the new generation by itself."""
-    from qa.indexer import sync_corpus
+    from qa.index.sync import sync_corpus
 
     client, settings = service.client, service.settings
     before = client.get("/health").json()["articles"]

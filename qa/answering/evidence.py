@@ -1,0 +1,183 @@
+"""Which sentence of the best passages answers the question: what each sentence offers, and the choice."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.core.types import Chunk, Span
+from qa.index.chunking import sentence_windows
+from qa.retrieval.search import Candidate, query_terms
+from qa.text.analyzer import analyze, analyze_query, fold, words
+from qa.text.answer_types import answer_type, holds_type
+from qa.text.dates import DateRange, extract_dates, overlaps, query_dates
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+# Sentences are picked from this many of the best passages.
+ANSWER_POOL = 5
+# Weights, against the sentence's cosine to the question, of what else says a sentence answers. Tuned
+# on PIAF dev questions and checked on the test split and the gold questions (eval/reports/tuning.md).
+LEXICAL_WEIGHT = 1.0  # share of the question's terms the sentence holds, rare terms counting more
+DATE_WEIGHT = 0.1  # the sentence names the period the question asks about (minus as much if only others)
+TYPE_WEIGHT = 0.15  # the sentence holds the kind of thing asked for: a number, a date, a name
+# Later passages must beat earlier ones clearly: passage rank carries the fused evidence.
+RANK_PENALTY = 0.02
+# Headings and captions ("Kassym-Jomart Tokaïev au sommet UE-Asie centrale") echo a question's words
+# without answering it: as answers they must beat a real sentence by this much cosine.
+HEADING_PENALTY = 0.1
+# A sentence announcing a list ("elle repose sur trois objectifs :") is answered by the lines after it,
+# taken up to this many characters.
+LIST_CHARS = 400
+_SENTENCE_END = re.compile(r"[.!?…:;»”\"')\]]\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """The chosen sentence (or adjacent ones): which candidate it is in, its span, its cosine."""
+
+    index: int
+    span: Span
+    cosine: float
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    """A sentence of a candidate passage with what scoring reads of it."""
+
+    index: int  # the candidate it is in
+    position: int  # its place among that candidate's sentences
+    span: Span
+    text: str
+    cosine: float
+    terms: frozenset[str]
+
+
+def is_heading(text: str) -> bool:
+    """A line that is not a sentence: short and without closing punctuation (heading, caption, menu item)."""
+    return len(text.split()) < 10 and not _SENTENCE_END.search(text)
+
+
+def window_cosines(chunk: Chunk, windows: NDArray[np.float32] | None, qvec: NDArray[np.float32]) -> dict[int, float]:
+    """Per sentence position, the cosine of its window closest to the question (none when the vectors do not fit)."""
+    spans = sentence_windows(chunk)
+    if windows is None or len(windows) != len(spans) or not spans:
+        return {}
+    best: dict[int, float] = {}
+    for (position, _), cosine in zip(spans, (windows @ qvec).tolist(), strict=True):
+        best[position] = max(best.get(position, -1.0), cosine)
+    return best
+
+
+def _sentences(
+    candidates: Sequence[Candidate],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
+    qvec: NDArray[np.float32],
+    window_vectors: Mapping[str, NDArray[np.float32]],
+) -> list[Sentence]:
+    out: list[Sentence] = []
+    for index, cand in enumerate(candidates[:ANSWER_POOL]):
+        chunk = cand.stored.chunk
+        spans = chunk.sentences or (Span(chunk.start, chunk.end),)
+        vecs = sentence_vectors.get(cand.stored.hash)
+        if vecs is not None and len(vecs) != len(spans):
+            vecs = None
+        windows = window_cosines(chunk, window_vectors.get(cand.stored.hash), qvec) if vecs is not None else {}
+        for j, span in enumerate(spans):
+            text = chunk.text[span.start - chunk.start : span.end - chunk.start]
+            if not re.search(r"\w", text):
+                continue
+            # A long sentence counts as close as its closest window: its answering part is not drowned by the rest.
+            cosine = max(float(vecs[j] @ qvec), windows.get(j, -1.0)) if vecs is not None else cand.cosine
+            out.append(Sentence(index, j, span, text, cosine, frozenset(analyze(text))))
+    return out
+
+
+def _idf(sentences: Sequence[Sentence]) -> dict[str, float]:
+    """Term weights local to the pool: a term every sentence shares (the subject) tells them apart least."""
+    df: dict[str, int] = {}
+    for s in sentences:
+        for t in s.terms:
+            df[t] = df.get(t, 0) + 1
+    n = len(sentences)
+    return {t: math.log(1 + n / c) for t, c in df.items()}
+
+
+def _date_match(ranges: Sequence[DateRange], text: str) -> float:
+    if not ranges:
+        return 0.0
+    mentions = extract_dates(text)
+    if not mentions:
+        return 0.0
+    return 1.0 if any(overlaps(m.value, r) for m in mentions for r in ranges) else -1.0
+
+
+def sentence_scores(question: str, sentences: Sequence[Sentence]) -> list[float]:
+    """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
+    q_terms = set(query_terms(question))
+    idf = _idf(sentences)
+    q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
+    ranges = query_dates(question)
+    kind = answer_type(question)
+    question_words = {fold(w) for w in words(question)}
+    scores = []
+    for s in sentences:
+        lexical = sum(idf[t] for t in q_terms & s.terms) / q_mass
+        score = (
+            s.cosine
+            + LEXICAL_WEIGHT * lexical
+            + DATE_WEIGHT * _date_match(ranges, s.text)
+            + TYPE_WEIGHT * holds_type(kind, s.text, question_words)
+            - RANK_PENALTY * s.index
+            - (HEADING_PENALTY if is_heading(s.text) else 0.0)
+        )
+        scores.append(score)
+    return scores
+
+
+def choose_sentence(
+    question: str,
+    qvec: NDArray[np.float32],
+    candidates: Sequence[Candidate],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
+    window_vectors: Mapping[str, NDArray[np.float32]] | None = None,
+) -> Choice | None:
+    """The sentence, among the best passages, most likely to answer the question."""
+    sentences = _sentences(candidates, sentence_vectors, qvec, window_vectors or {})
+    if not sentences:
+        return None
+    scores = sentence_scores(question, sentences)
+    best = sentences[int(np.argmax(scores))]
+    return Choice(best.index, _extend(question, candidates[best.index], best), best.cosine)
+
+
+def _extend(question: str, cand: Candidate, best: Sentence) -> Span:
+    """The chosen sentence, with what completes it: the list it announces, or the next sentence.
+
+    The sentence that sets the scene ("in Astana in June") is often not the one that says what happened
+    ("they signed 24 agreements"): the next one is taken too when it adds question terms, unless a line
+    break separates them (the next paragraph is about something else).
+    """
+    chunk = cand.stored.chunk
+    spans = chunk.sentences or (Span(chunk.start, chunk.end),)
+    span = best.span
+    following = spans[best.position + 1 :]
+    if best.text.rstrip().endswith(":") and following:
+        end = span.end
+        for nxt in following:
+            if nxt.end - span.start > LIST_CHARS and end > span.end:
+                break
+            end = nxt.end
+        return Span(span.start, end)
+    if following and "\n" not in chunk.text[span.end - chunk.start : following[0].start - chunk.start]:
+        nxt = following[0]
+        there = set(analyze(chunk.text[nxt.start - chunk.start : nxt.end - chunk.start]))
+        if (set(analyze_query(question)) & there) - best.terms:
+            return Span(span.start, nxt.end)
+    return span

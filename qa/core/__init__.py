@@ -1,0 +1,1 @@
+"""Value objects, errors, settings and model identity: no I/O, imported by every stage."""

@@ -1,0 +1,113 @@
+"""The index manifest: what the folder holds, which model built it; the index exists iff it does."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from qa.core.errors import IndexStateError, ModelError
+from qa.core.model import ModelStamp
+
+MANIFEST = "manifest.json"
+STORE = "store.sqlite"
+FORMAT = "qa-index/1"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """One committed generation of the index."""
+
+    generation: int
+    model: ModelStamp
+    articles: int
+    chunks: int
+    dense_file: str
+    dense_kind: str
+    updated: str
+    # The delta over dense_file (ids added and removed since it was written), or None: see qa/dense.py.
+    dense_delta: str | None = None
+    format: str = FORMAT
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+
+def dense_file_name(generation: int) -> str:
+    return f"dense-{generation:08d}.faiss"
+
+
+def delta_file_name(generation: int) -> str:
+    return f"delta-{generation:08d}.npz"
+
+
+def files_of(manifest: Manifest | None) -> set[str]:
+    """The dense files a manifest names."""
+    if manifest is None:
+        return set()
+    return {manifest.dense_file} | ({manifest.dense_delta} if manifest.dense_delta else set())
+
+
+def remove_stale_files(index_dir: Path, current: Manifest, previous: Manifest | None) -> None:
+    """Delete dense files that neither the current nor the previous manifest names, and leftover temporaries.
+
+    The previous generation's files are kept: a reader that has just read the previous manifest can
+    still load them (and retries with the new manifest if they vanish under it all the same).
+    """
+    keep = files_of(current) | files_of(previous)
+    for path in [*index_dir.glob("dense-*.faiss*"), *index_dir.glob("delta-*.npz*"), index_dir / (MANIFEST + ".tmp")]:
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    """The current manifest, or IndexStateError saying how to build one."""
+    path = index_dir / MANIFEST
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexStateError(f"no index at {index_dir}: build it with `qa index --index {index_dir}`") from None
+    except (OSError, ValueError) as exc:
+        raise IndexStateError(f"unreadable index manifest {path}: {exc}") from None
+    try:
+        if raw.get("format") != FORMAT:
+            raise IndexStateError(f"index at {index_dir} has format {raw.get('format')!r}, expected {FORMAT!r}: rebuild it")
+        return Manifest(
+            generation=int(raw["generation"]),
+            model=ModelStamp(**raw["model"]),
+            articles=int(raw["articles"]),
+            chunks=int(raw["chunks"]),
+            dense_file=str(raw["dense_file"]),
+            dense_kind=str(raw["dense_kind"]),
+            updated=str(raw["updated"]),
+            dense_delta=str(raw["dense_delta"]) if raw.get("dense_delta") else None,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise IndexStateError(f"corrupt index manifest {path}: {exc}") from None
+
+
+def write_manifest(index_dir: Path, manifest: Manifest) -> None:
+    """Replace the manifest atomically: readers see the old generation or the new one, never half."""
+    path = index_dir / MANIFEST
+    tmp = path.with_name(MANIFEST + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(manifest.to_json())
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(index_dir, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def check_model(index_dir: Path, built: ModelStamp, wanted: ModelStamp) -> None:
+    """Refuse to mix vectors of two models in one index."""
+    if (built.name, built.dim, built.fingerprint) != (wanted.name, wanted.dim, wanted.fingerprint):
+        raise ModelError(
+            f"the index at {index_dir} was built with model {built.name} (dim {built.dim}, {built.fingerprint[:12]}), "
+            f"not {wanted.name} (dim {wanted.dim}, {wanted.fingerprint[:12]}): set QA_MODEL={built.name} "
+            f"or rebuild with `qa index --rebuild`"
+        )

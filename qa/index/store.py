@@ -1,0 +1,367 @@
+"""The index's SQLite file: articles, chunks, the lexical (FTS5) table and the embedding cache."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from qa.core.types import Article, Chunk, Span
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS articles (
+    id TEXT PRIMARY KEY, title TEXT, date TEXT, url TEXT, lang TEXT, source TEXT,
+    text TEXT NOT NULL, hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id TEXT NOT NULL REFERENCES articles(id) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    hash TEXT NOT NULL, sentences TEXT NOT NULL, dates TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
+CREATE INDEX IF NOT EXISTS chunks_hash ON chunks(hash);
+-- Keyed by passage content, so identical passages are embedded once and survive being re-chunked.
+CREATE TABLE IF NOT EXISTS vectors (hash TEXT PRIMARY KEY, vec BLOB NOT NULL, sentences BLOB, windows BLOB);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize = 'unicode61 remove_diacritics 2');
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChunk:
+    """A chunk row joined with what a citation needs of its article."""
+
+    id: int
+    chunk: Chunk
+    hash: str
+    title: str | None
+    date: dt.date | None
+    url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleSummary:
+    """An article's metadata and how many chunks it has, without its text."""
+
+    id: str
+    title: str | None
+    date: dt.date | None
+    url: str | None
+    chunks: int
+
+
+def _phrase(term: str) -> str:
+    """A term quoted as an FTS5 phrase, so that no character of it is read as query syntax."""
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _half(vectors: NDArray[np.float32] | None) -> bytes | None:
+    """Span vectors as float16 bytes: they only rank sentences, and there are several per passage."""
+    return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
+
+
+def _date(value: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(value) if value else None
+
+
+class Store:
+    """One SQLite database in WAL mode: any number of readers alongside one writer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        # executescript commits by itself, so the schema is created outside an explicit transaction.
+        con = self.connection()
+        con.executescript(_SCHEMA)
+        # Stores written before sentence windows existed: their passages answer without windows until
+        # `qa index --rebuild` embeds them again.
+        if "windows" not in {row[1] for row in con.execute("PRAGMA table_info(vectors)")}:
+            try:
+                con.execute("ALTER TABLE vectors ADD COLUMN windows BLOB")
+            except sqlite3.OperationalError as exc:  # another process opening the same old store got there first
+                if "duplicate column" not in str(exc):
+                    raise
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection (sqlite3 connections must not be shared across threads)."""
+        con: sqlite3.Connection | None = getattr(self._local, "con", None)
+        if con is None:
+            con = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            con.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a killed process; only a power cut can lose the last commit.
+            con.execute("PRAGMA synchronous=NORMAL")
+            con.execute("PRAGMA foreign_keys=ON")
+            self._local.con = con
+        return con
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+    class _Tx:
+        def __init__(self, con: sqlite3.Connection) -> None:
+            self.con = con
+
+        def __enter__(self) -> sqlite3.Connection:
+            self.con.execute("BEGIN IMMEDIATE")
+            return self.con
+
+        def __exit__(self, exc_type: object, *_: object) -> None:
+            self.con.execute("ROLLBACK" if exc_type else "COMMIT")
+
+    def transaction(self) -> Store._Tx:
+        return Store._Tx(self.connection())
+
+    # --- meta -------------------------------------------------------------------------------------------
+    def get_meta(self, key: str) -> str | None:
+        row = self.connection().execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, con: sqlite3.Connection, key: str, value: str) -> None:
+        con.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value)
+        )
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation") or 0)
+
+    # --- articles ---------------------------------------------------------------------------------------
+    def article_hashes(self) -> dict[str, str]:
+        return dict(self.connection().execute("SELECT id, hash FROM articles").fetchall())
+
+    def article_states(self) -> dict[str, tuple[str, str | None]]:
+        """Every article's (content hash, source file): what a sync compares the corpus against."""
+        rows = self.connection().execute("SELECT id, hash, source FROM articles").fetchall()
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    def get_article(self, article_id: str) -> Article | None:
+        row = (
+            self.connection()
+            .execute("SELECT id, text, title, date, url, lang, source FROM articles WHERE id = ?", (article_id,))
+            .fetchone()
+        )
+        if row is None:
+            return None
+        return Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
+
+    def list_articles(self) -> list[ArticleSummary]:
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT a.id, a.title, a.date, a.url, (SELECT count(*) FROM chunks c WHERE c.article_id = a.id) "
+                "FROM articles a ORDER BY a.date DESC, a.id"
+            )
+            .fetchall()
+        )
+        return [ArticleSummary(r[0], r[1], _date(r[2]), r[3], int(r[4])) for r in rows]
+
+    def article_chunk_count(self, article_id: str) -> int:
+        row = self.connection().execute("SELECT count(*) FROM chunks WHERE article_id = ?", (article_id,)).fetchone()
+        return int(row[0])
+
+    def counts(self) -> tuple[int, int]:
+        con = self.connection()
+        return (
+            int(con.execute("SELECT count(*) FROM articles").fetchone()[0]),
+            int(con.execute("SELECT count(*) FROM chunks").fetchone()[0]),
+        )
+
+    # --- writes (inside one transaction) -----------------------------------------------------------------
+    def clear(self, con: sqlite3.Connection) -> None:
+        """Empty every table but keep the id sequence, so a chunk id is never reused (old dense files cite ids)."""
+        for table in ("chunk_terms", "chunks", "articles", "vectors"):
+            con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM meta WHERE key IN ('model_name', 'model_dim', 'model_fingerprint')")
+
+    def set_source(self, con: sqlite3.Connection, article_id: str, source: str | None) -> None:
+        con.execute("UPDATE articles SET source = ? WHERE id = ?", (source, article_id))
+
+    def delete_article(self, con: sqlite3.Connection, article_id: str) -> tuple[list[int], list[str]]:
+        """Remove an article and its chunks; returns the removed chunk ids and their content hashes."""
+        rows = con.execute("SELECT id, hash FROM chunks WHERE article_id = ?", (article_id,)).fetchall()
+        ids = [int(r[0]) for r in rows]
+        con.executemany("DELETE FROM chunk_terms WHERE rowid = ?", [(i,) for i in ids])
+        con.execute("DELETE FROM chunks WHERE article_id = ?", (article_id,))
+        con.execute("DELETE FROM articles WHERE id = ?", (article_id,))
+        return ids, [str(r[1]) for r in rows]
+
+    def insert_article(
+        self, con: sqlite3.Connection, article: Article, chunks: Sequence[Chunk], terms: Sequence[str]
+    ) -> list[int]:
+        """Insert an article with its chunks and their lexical terms; returns the new chunk ids."""
+        con.execute(
+            "INSERT INTO articles(id, title, date, url, lang, source, text, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                article.id,
+                article.title,
+                article.date.isoformat() if article.date else None,
+                article.url,
+                article.lang,
+                article.source,
+                article.text,
+                article.content_hash,
+            ),
+        )
+        ids: list[int] = []
+        for chunk, chunk_terms in zip(chunks, terms, strict=True):
+            cur = con.execute(
+                'INSERT INTO chunks(article_id, ordinal, start, "end", hash, sentences, dates) VALUES (?, ?, ?, ?, ?, ?, ?)',
+                (
+                    article.id,
+                    chunk.ordinal,
+                    chunk.start,
+                    chunk.end,
+                    chunk.content_hash,
+                    json.dumps([[s.start, s.end] for s in chunk.sentences]),
+                    json.dumps(list(chunk.dates)),
+                ),
+            )
+            chunk_id = int(cur.lastrowid or 0)
+            con.execute("INSERT INTO chunk_terms(rowid, terms) VALUES (?, ?)", (chunk_id, chunk_terms))
+            ids.append(chunk_id)
+        return ids
+
+    def drop_unreferenced_vectors(self, con: sqlite3.Connection, hashes: Iterable[str]) -> None:
+        con.executemany(
+            "DELETE FROM vectors WHERE hash = ? AND NOT EXISTS (SELECT 1 FROM chunks WHERE chunks.hash = vectors.hash)",
+            [(h,) for h in hashes],
+        )
+
+    # --- vectors ------------------------------------------------------------------------------------------
+    def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
+        con = self.connection()
+        return {h for h in set(hashes) if con.execute("SELECT 1 FROM vectors WHERE hash = ?", (h,)).fetchone() is None}
+
+    def put_vectors(
+        self,
+        rows: Iterable[tuple[str, NDArray[np.float32], NDArray[np.float32] | None, NDArray[np.float32] | None]],
+        con: sqlite3.Connection | None = None,
+    ) -> None:
+        """Cache embeddings by content hash (passage, sentences, windows), in the caller's transaction or their own."""
+        values = [(h, np.asarray(v, dtype=np.float32).tobytes(), _half(s), _half(w)) for h, v, s, w in rows]
+        sql = "INSERT OR REPLACE INTO vectors(hash, vec, sentences, windows) VALUES (?, ?, ?, ?)"
+        if con is not None:
+            con.executemany(sql, values)
+            return
+        with self.transaction() as own:
+            own.executemany(sql, values)
+
+    def vectors_for(self, hashes: Sequence[str]) -> dict[str, NDArray[np.float32]]:
+        con = self.connection()
+        out: dict[str, NDArray[np.float32]] = {}
+        for h in set(hashes):
+            row = con.execute("SELECT vec FROM vectors WHERE hash = ?", (h,)).fetchone()
+            if row is not None:
+                out[h] = np.frombuffer(row[0], dtype=np.float32)
+        return out
+
+    def sentence_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
+        return self._span_vectors("sentences", hashes, dim)
+
+    def window_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
+        return self._span_vectors("windows", hashes, dim)
+
+    def _span_vectors(
+        self, column: Literal["sentences", "windows"], hashes: Sequence[str], dim: int
+    ) -> dict[str, NDArray[np.float32]]:
+        con = self.connection()
+        out: dict[str, NDArray[np.float32]] = {}
+        for h in set(hashes):
+            row = con.execute(f"SELECT {column} FROM vectors WHERE hash = ?", (h,)).fetchone()
+            if row is not None and row[0] is not None:
+                out[h] = np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, dim)
+        return out
+
+    def chunk_ids(self) -> NDArray[np.int64]:
+        """Every live chunk id, sorted: what the dense index must hold."""
+        rows = self.connection().execute("SELECT id FROM chunks ORDER BY id").fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
+        """The cached vector of each of these chunks (a chunk whose vector is missing is absent)."""
+        con = self.connection()
+        out: dict[int, NDArray[np.float32]] = {}
+        for cid in chunk_ids:
+            row = con.execute(
+                "SELECT v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash WHERE c.id = ?", (int(cid),)
+            ).fetchone()
+            if row is not None:
+                out[int(cid)] = np.frombuffer(row[0], dtype=np.float32)
+        return out
+
+    def iter_chunk_vectors(self, batch: int = 10_000) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
+        """Every live chunk's id and vector, in batches, to rebuild the dense index without re-embedding."""
+        cur = self.connection().execute("SELECT c.id, v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash ORDER BY c.id")
+        while rows := cur.fetchmany(batch):
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vecs = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+            yield ids, vecs
+
+    # --- reads for answering -------------------------------------------------------------------------------
+    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
+        """The live chunks among these ids (ids of deleted chunks are simply absent)."""
+        con = self.connection()
+        out: dict[int, StoredChunk] = {}
+        for cid in chunk_ids:
+            row = con.execute(
+                'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.hash, c.sentences, c.dates, '
+                'substr(a.text, c.start + 1, c."end" - c.start), a.title, a.date, a.url '
+                "FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id = ?",
+                (cid,),
+            ).fetchone()
+            if row is None:
+                continue
+            chunk = Chunk(
+                article_id=row[1],
+                ordinal=row[2],
+                start=row[3],
+                end=row[4],
+                text=row[8],
+                sentences=tuple(Span(s, e) for s, e in json.loads(row[6])),
+                dates=tuple(json.loads(row[7])),
+            )
+            out[cid] = StoredChunk(row[0], chunk, row[5], row[9], _date(row[10]), row[11])
+        return out
+
+    def mentions_any(self, terms: Sequence[str]) -> bool:
+        """Whether any passage of the archive holds one of the index terms."""
+        if not terms:
+            return False
+        query = " OR ".join(_phrase(t) for t in terms)
+        row = self.connection().execute("SELECT 1 FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT 1", (query,)).fetchone()
+        return row is not None
+
+    def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
+        """How many passages hold each index term."""
+        con = self.connection()
+        query = "SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?"
+        return {t: int(con.execute(query, (_phrase(t),)).fetchone()[0]) for t in terms}
+
+    def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """Best-first (chunk id, BM25 score) for any of the terms; FTS5's bm25() is negated to grow with relevance."""
+        if not terms or k <= 0:
+            return []
+        query = " OR ".join(_phrase(t) for t in terms)
+        rows = (
+            self.connection()
+            .execute(
+                "SELECT rowid, bm25(chunk_terms) AS s FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY s LIMIT ?",
+                (query, k),
+            )
+            .fetchall()
+        )
+        return [(int(r[0]), -float(r[1])) for r in rows]

@@ -1,0 +1,149 @@
+"""`qa index`: brings the index in line with the corpus folder, embedding only new and changed articles."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from qa.core.model import Encoder
+from qa.core.types import Article, FileError
+from qa.index.manifest import MANIFEST, read_manifest
+from qa.index.store import Store
+from qa.index.writer import IndexWriter, writer_lock
+
+# Changed articles kept in memory by the first pass, so that a small update reads the corpus once;
+# past this many characters of text they are read again by a second pass instead (memory stays bounded).
+BUFFER_CHARS = 16_000_000
+
+
+@dataclass
+class IndexReport:
+    """Counts of one sync, as `qa index --json` prints them."""
+
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    errors: list[FileError] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "chunks_embedded": self.chunks_embedded,
+            "errors": [{"file": e.file, "error": e.error} for e in self.errors],
+        }
+
+
+def _clear_for_rebuild(index_dir: Path) -> None:
+    """Empty the store in place for `--rebuild`: a running service keeps its open files valid, ids stay unique,
+    and the manifest stays until the new generation replaces it (a killed rebuild leaves an index)."""
+    if not (index_dir / MANIFEST).exists() and not (index_dir / "store.sqlite").exists():
+        return
+    previous = read_manifest(index_dir).generation if (index_dir / MANIFEST).exists() else 0
+    store = Store(index_dir / "store.sqlite")
+    try:
+        with store.transaction() as con:
+            store.clear(con)
+            store.set_meta(con, "generation", str(max(previous, store.generation) + 1))
+    finally:
+        store.close()
+
+
+def _error_file(error: FileError) -> str:
+    """The corpus file an error is about: a record's error names it as "file:LINE"."""
+    head, sep, tail = error.file.rpartition(":")
+    return head if sep and tail.isdigit() else error.file
+
+
+def sync_corpus(
+    corpus_dir: Path,
+    index_dir: Path,
+    encoder: Encoder,
+    *,
+    lock_timeout: float = 30.0,
+    progress: bool = True,
+    rebuild: bool = False,
+) -> IndexReport:
+    """Make the index match the corpus folder: embed new and changed articles, drop removed ones.
+
+    Memory: the corpus is streamed (twice when many articles changed: once to count them for the
+    progress bar's ETA, once to index them), in batches of EMBED_BATCH chunks. What is held for the
+    whole run is index metadata: each indexed article's id, content hash and file, and the ids seen
+    and to do (a few MB for the 36,000 articles of OrangeSum), plus the dense index itself.
+    """
+    from tqdm import tqdm
+
+    from qa.ingest import iter_corpus
+
+    report = IndexReport()
+    with writer_lock(index_dir, lock_timeout):
+        if rebuild:
+            _clear_for_rebuild(index_dir)
+        writer = IndexWriter(index_dir, encoder)
+        try:
+            existing = writer.store.article_states()
+            seen: set[str] = set()
+            todo: set[str] = set()
+            moved: dict[str, str | None] = {}
+            buffered: list[Article] | None = []
+            buffered_chars = 0
+            # First pass, without the model: what changed, so that the progress bar can show an ETA.
+            for item in iter_corpus(corpus_dir):
+                if isinstance(item, FileError):
+                    report.errors.append(item)
+                    continue
+                seen.add(item.id)
+                old = existing.get(item.id)
+                if old is not None and old[0] == item.content_hash:
+                    report.unchanged += 1
+                    if old[1] != item.source:
+                        moved[item.id] = item.source
+                    continue
+                todo.add(item.id)
+                if old is None:
+                    report.added += 1
+                else:
+                    report.updated += 1
+                if buffered is not None:
+                    buffered.append(item)
+                    buffered_chars += len(item.text)
+                    if buffered_chars > BUFFER_CHARS:
+                        buffered = None  # too many to hold: the second pass reads them again
+
+            def changed() -> Iterator[Article]:
+                if buffered is not None:
+                    yield from buffered
+                    return
+                for item in iter_corpus(corpus_dir):
+                    if isinstance(item, Article) and item.id in todo:
+                        yield item
+
+            # Articles of a file with errors are kept as they were rather than dropped: nothing indexed is
+            # lost to a bad copy. A bad record ("file.jsonl:LINE") names no id, so it protects its whole file
+            # (OrangeSum's empty records thus keep articles removed from it: FileError would need the id).
+            bad_files = {_error_file(e) for e in report.errors}
+            removed = [aid for aid, (_, source) in existing.items() if aid not in seen and source not in bad_files]
+            del existing  # not needed past here: free it before the long part
+            with tqdm(
+                total=len(todo),
+                desc="indexing",
+                unit="article",
+                file=sys.stderr,
+                disable=not progress or not todo,
+                dynamic_ncols=True,
+                smoothing=0.05,
+            ) as bar:
+                embedded, _ = writer.apply(changed(), removed, on_article=bar.update)
+            writer.set_sources(moved)
+            report.removed = len(removed)
+            report.chunks_embedded = embedded
+            writer.commit()
+        finally:
+            writer.close()
+    return report

@@ -1,0 +1,1 @@
+"""Retrieval: the question analysed once, dense and lexical candidates, their fusion."""
