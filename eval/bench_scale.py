@@ -39,7 +39,7 @@ from benchlib import (
 
 from qa.core.config import Settings
 from qa.core.model import ModelInfo
-from qa.engine import Engine, load_model
+from qa.engine import Engine, load_model, load_snapshot
 from qa.index import dense as dense_mod
 from qa.index.dense import FaissIndex
 from qa.index.manifest import read_manifest
@@ -289,7 +289,7 @@ def cmd_ask(args: argparse.Namespace) -> None:
         hits: dict[str, list[list[int]]] = {}
         for kind in ("flat", "ivf"):
             _set_kind(index, kind)
-            _, dense = __import__("qa.engine", fromlist=["load_snapshot"]).load_snapshot(index)
+            _, dense = load_snapshot(index)
             hits[kind] = [[i for i, _ in dense.search(q, K)] for q in recall_q]
             results[kind] = {"engine": _engine_latency(index, questions, enc)}
             if not args.no_http:

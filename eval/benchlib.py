@@ -138,7 +138,8 @@ def restamp(index_dir: Path, info: Any) -> None:
     same model (the provisioned folder changed version); only for indexes whose vectors are stand-ins anyway."""
     import dataclasses
 
-    from qa.index.manifest import ModelStamp, read_manifest, write_manifest
+    from qa.core.model import ModelStamp
+    from qa.index.manifest import read_manifest, write_manifest
     from qa.index.store import Store
 
     stamp = ModelStamp(info.name, info.dim, info.fingerprint)

@@ -16,8 +16,8 @@ from qa.engine import Engine
 from qa.evaluation.gold import GoldQuestion, resolve_evidence
 from qa.evaluation.metrics import judge_articles, judge_spans, mean, recall_at_k, reciprocal_rank
 from qa.evaluation.piaf import EN_PATH, english_questions, load_piaf, load_translations, sample_questions, to_gold
-from qa.retrieval.search import retrieve
-from qa.text.analyzer import analyze_query, stop_words
+from qa.retrieval.candidates import dense_hits, lexical_hits
+from qa.retrieval.query import analyse
 
 ROOT = Path(__file__).resolve().parent
 CACHE = ROOT / "cache"
@@ -59,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     sets["fr-of-en"] = [p[0] for p in english_questions(piaf, load_translations(EN_PATH), args.split)]
     all_q = [q for qs in sets.values() for q in qs]
     vecs = question_vectors(engine, [q.question for q in all_q])
-    store, dense = engine.store, engine._snapshot[1]
+    store, dense = engine.store, engine.dense
     chunks = store.chunks_by_id([int(i) for ids, _ in store.iter_chunk_vectors() for i in ids])
     spans = resolve_evidence(all_q, lambda aid: a.text if (a := store.get_article(aid)) else None)
 
     def sides(q: GoldQuestion) -> tuple[Hits, Hits]:
-        d = dense.search(vecs[q.question], N)
-        terms = [t for t in analyze_query(q.question) if t not in stop_words()]
-        return d, store.lexical_search(terms, N)
+        # The same candidate functions retrieve() calls, with the same analysed question.
+        query = analyse(q.question)
+        return dense_hits(dense, vecs[q.question], N), lexical_hits(store, query, N)
 
     retrieved = {q.id: sides(q) for q in all_q}
     table: dict[str, dict[str, dict[str, float]]] = {}
@@ -76,10 +76,10 @@ def main(argv: list[str] | None = None) -> int:
         for label, fuse in variants().items():
             table[name][label] = score(qs, retrieved, fuse, chunks, spans)
         # The pipeline as it stands: qa.retrieval.search.retrieve itself, fed the same question vectors.
-        pipeline = {q.id: [c.stored.id for c in retrieve(q.question, vecs[q.question], store, dense, 10)] for q in qs}
-        table[name]["qa.retrieval.search.retrieve (hybrid)"] = score(
-            qs, retrieved, lambda d, lex: [], chunks, spans, fixed=pipeline
-        )
+        pipeline = {
+            q.id: [c.passage.id for c in engine.retrieve(analyse(q.question), vecs[q.question], 10).candidates] for q in qs
+        }
+        table[name]["qa.search.retrieve (hybrid)"] = score(qs, retrieved, lambda d, lex: [], chunks, spans, fixed=pipeline)
         for label, row in table[name].items():
             print(f"{label:28s} " + "  ".join(f"{k} {v:.3f}" for k, v in row.items()))
     out = ROOT / "reports" / f"tuning-{args.split}.json"

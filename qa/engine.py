@@ -8,7 +8,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.answering.answer import bars_for, compose_answer
+from qa.answering.abstention import Bars, bars_for
+from qa.answering.answer import Decision, compose_answer, decide
 from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
 from qa.core.config import Settings
@@ -19,7 +20,9 @@ from qa.index.dense import DenseIndex
 from qa.index.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
 from qa.index.store import ArticleSummary, Store
 from qa.index.writer import IndexWriter, writer_lock
-from qa.retrieval.search import Candidate, Mode, retrieve
+from qa.retrieval.candidates import Candidate
+from qa.retrieval.query import Query, analyse
+from qa.retrieval.search import Mode, Retrieved, retrieve
 
 if TYPE_CHECKING:
     import numpy as np
@@ -161,23 +164,30 @@ class Engine:
         vec: NDArray[np.float32] = self.encoder.embed_queries([question])[0]
         return vec
 
+    def retrieve(self, query: Query, qvec: NDArray[np.float32], k: int = 5, *, mode: Mode = "hybrid") -> Retrieved:
+        """The k best distinct passages of the committed generation, for an analysed and embedded question."""
+        return retrieve(query, qvec, self.store, self._snapshot[1], k, mode=mode)
+
+    def decide(self, query: Query, qvec: NDArray[np.float32], retrieved: Retrieved, *, bars: Bars | None = None) -> Decision:
+        """The answer step over retrieved passages: the chosen sentence, the abstention signals and decision
+        (with the bars calibrated for the index's model unless others are given)."""
+        pool = [c.passage.hash for c in retrieved.candidates[:ANSWER_POOL]]
+        known = retrieved.sentence_vectors
+        # Each vector is read once per request: the sentence vectors fusion read are reused.
+        sentences, windows = self.store.span_vectors(pool, self.manifest.model.dim, sentences=not known)
+        archive = ArchiveTerms(self.store, self.manifest.chunks)
+        chosen_bars = bars if bars is not None else bars_for(self.manifest.model.name)
+        return decide(query, qvec, retrieved.candidates, known or sentences, windows, bars=chosen_bars, archive=archive)
+
     def search(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Candidate]:
         question = check_question(question, k)
-        qvec = self.embed_question(question)
-        return retrieve(question, qvec, self.store, self._snapshot[1], k, mode=mode)
+        return self.retrieve(analyse(question), self.embed_question(question), k, mode=mode).candidates
 
     def ask(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> Answer:
         """Answer one question from the index, citing the passages it rests on."""
-        question = check_question(question, k)
-        manifest, dense = self._snapshot
-        qvec = self.embed_question(question)
-        candidates = retrieve(question, qvec, self.store, dense, k, mode=mode)
-        pool = [c.stored.hash for c in candidates[:ANSWER_POOL]]
-        sentence_vectors = self.store.sentence_vectors_for(pool, manifest.model.dim)
-        window_vectors = self.store.window_vectors_for(pool, manifest.model.dim)
-        archive = ArchiveTerms(self.store, manifest.chunks)
-        bars = bars_for(manifest.model.name)
-        return compose_answer(question, qvec, candidates, sentence_vectors, bars, archive, window_vectors)
+        query = analyse(check_question(question, k))
+        qvec = self.embed_question(query.text)
+        return compose_answer(self.decide(query, qvec, self.retrieve(query, qvec, k, mode=mode)))
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from qa.index.store import Store
-from qa.text.analyzer import analyze, fold, words
-from qa.text.names import QUESTION_WORDS, name_terms
+from qa.text.names import name_terms
 
 
 class ArchiveTerms:
@@ -16,18 +16,19 @@ class ArchiveTerms:
         self.store = store
         self.passages = passages  # how many the index holds (the manifest's count): IDF's N
 
-    def mentions(self, unit: tuple[str, ...]) -> bool:
-        """Whether any passage mentions the name, in any of its known forms."""
-        return self.store.mentions_any(name_terms(unit))
+    def unheard(self, units: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:
+        """The names that no passage mentions in any of their known forms (one read for all of them)."""
+        if not units:
+            return []
+        found = self.store.mentioned([name_terms(unit) for unit in units])
+        return [unit for unit, seen in zip(units, found, strict=True) if not seen]
 
-    def absent_share(self, question: str) -> float:
-        """The share of the question's content words, weighted by rarity (IDF), that no passage uses.
+    def absent_share(self, terms: Sequence[str]) -> float:
+        """The share of these content terms, weighted by rarity (IDF), that no passage uses.
 
         A question hinging on a word the archive never uses ("population") asks about something it does
         not cover, however close its other words come.
         """
-        # analyze drops stop words itself; question words ("comment", "combien") are not content either.
-        terms = list(dict.fromkeys(analyze(" ".join(w for w in words(question) if fold(w) not in QUESTION_WORDS))))
         if not terms:
             return 0.0
         counts = self.store.term_counts(terms)

@@ -12,10 +12,11 @@ import numpy as np
 
 from qa.core.types import Chunk, Span
 from qa.index.chunking import sentence_windows
-from qa.retrieval.search import Candidate, query_terms
-from qa.text.analyzer import analyze, analyze_query, fold, words
-from qa.text.answer_types import answer_type, holds_type
-from qa.text.dates import DateRange, extract_dates, overlaps, query_dates
+from qa.retrieval.candidates import Candidate
+from qa.retrieval.query import Query
+from qa.text.analyzer import analyze
+from qa.text.answer_types import holds_type
+from qa.text.dates import DateRange, extract_dates, overlaps
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -83,12 +84,12 @@ def _sentences(
 ) -> list[Sentence]:
     out: list[Sentence] = []
     for index, cand in enumerate(candidates[:ANSWER_POOL]):
-        chunk = cand.stored.chunk
+        chunk = cand.passage.chunk
         spans = chunk.sentences or (Span(chunk.start, chunk.end),)
-        vecs = sentence_vectors.get(cand.stored.hash)
+        vecs = sentence_vectors.get(cand.passage.hash)
         if vecs is not None and len(vecs) != len(spans):
             vecs = None
-        windows = window_cosines(chunk, window_vectors.get(cand.stored.hash), qvec) if vecs is not None else {}
+        windows = window_cosines(chunk, window_vectors.get(cand.passage.hash), qvec) if vecs is not None else {}
         for j, span in enumerate(spans):
             text = chunk.text[span.start - chunk.start : span.end - chunk.start]
             if not re.search(r"\w", text):
@@ -118,14 +119,14 @@ def _date_match(ranges: Sequence[DateRange], text: str) -> float:
     return 1.0 if any(overlaps(m.value, r) for m in mentions for r in ranges) else -1.0
 
 
-def sentence_scores(question: str, sentences: Sequence[Sentence]) -> list[float]:
+def sentence_scores(query: Query, sentences: Sequence[Sentence]) -> list[float]:
     """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
-    q_terms = set(query_terms(question))
+    q_terms = set(query.terms)
     idf = _idf(sentences)
     q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
-    ranges = query_dates(question)
-    kind = answer_type(question)
-    question_words = {fold(w) for w in words(question)}
+    ranges = query.dates
+    kind = query.answer_type
+    question_words = query.words
     scores = []
     for s in sentences:
         lexical = sum(idf[t] for t in q_terms & s.terms) / q_mass
@@ -142,7 +143,7 @@ def sentence_scores(question: str, sentences: Sequence[Sentence]) -> list[float]
 
 
 def choose_sentence(
-    question: str,
+    query: Query,
     qvec: NDArray[np.float32],
     candidates: Sequence[Candidate],
     sentence_vectors: Mapping[str, NDArray[np.float32]],
@@ -152,19 +153,19 @@ def choose_sentence(
     sentences = _sentences(candidates, sentence_vectors, qvec, window_vectors or {})
     if not sentences:
         return None
-    scores = sentence_scores(question, sentences)
+    scores = sentence_scores(query, sentences)
     best = sentences[int(np.argmax(scores))]
-    return Choice(best.index, _extend(question, candidates[best.index], best), best.cosine)
+    return Choice(best.index, _extend(query, candidates[best.index], best), best.cosine)
 
 
-def _extend(question: str, cand: Candidate, best: Sentence) -> Span:
+def _extend(query: Query, cand: Candidate, best: Sentence) -> Span:
     """The chosen sentence, with what completes it: the list it announces, or the next sentence.
 
     The sentence that sets the scene ("in Astana in June") is often not the one that says what happened
     ("they signed 24 agreements"): the next one is taken too when it adds question terms, unless a line
     break separates them (the next paragraph is about something else).
     """
-    chunk = cand.stored.chunk
+    chunk = cand.passage.chunk
     spans = chunk.sentences or (Span(chunk.start, chunk.end),)
     span = best.span
     following = spans[best.position + 1 :]
@@ -178,6 +179,6 @@ def _extend(question: str, cand: Candidate, best: Sentence) -> Span:
     if following and "\n" not in chunk.text[span.end - chunk.start : following[0].start - chunk.start]:
         nxt = following[0]
         there = set(analyze(chunk.text[nxt.start - chunk.start : nxt.end - chunk.start]))
-        if (set(analyze_query(question)) & there) - best.terms:
+        if (query.stems & there) - best.terms:
             return Span(span.start, nxt.end)
     return span

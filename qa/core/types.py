@@ -1,4 +1,4 @@
-"""Frozen value objects passed across module boundaries: articles, chunks, hits, citations, answers."""
+"""Frozen value objects passed across stage boundaries: articles, chunks, passages, citations, answers."""
 
 from __future__ import annotations
 
@@ -73,12 +73,12 @@ class Chunk:
 
 
 @dataclass(frozen=True, slots=True)
-class Hit:
-    """A retrieved chunk with its fused score and the article it belongs to."""
+class Passage:
+    """An indexed chunk with its id, its content hash and what a citation needs of its article."""
 
-    chunk_id: int
-    score: float
+    id: int
     chunk: Chunk
+    hash: str
     title: str | None
     date: dt.date | None
     url: str | None

@@ -9,11 +9,11 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.core.types import Article, Chunk, Span
+from qa.core.types import Article, Chunk, Passage, Span
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -39,18 +39,6 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(terms, tokenize = 'uni
 
 
 @dataclass(frozen=True, slots=True)
-class StoredChunk:
-    """A chunk row joined with what a citation needs of its article."""
-
-    id: int
-    chunk: Chunk
-    hash: str
-    title: str | None
-    date: dt.date | None
-    url: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class ArticleSummary:
     """An article's metadata and how many chunks it has, without its text."""
 
@@ -59,6 +47,12 @@ class ArticleSummary:
     date: dt.date | None
     url: str | None
     chunks: int
+
+
+# Values bound to one `IN (...)`: far below SQLite's 32,766 parameters, and one statement for any /ask.
+_IN_BATCH = 900
+# SELECTs joined by one UNION ALL: SQLite refuses more than 500 in a compound statement.
+_UNION_BATCH = 200
 
 
 def _phrase(term: str) -> str:
@@ -124,6 +118,25 @@ class Store:
 
     def transaction(self) -> Store._Tx:
         return Store._Tx(self.connection())
+
+    def _select_in(self, sql: str, values: Iterable[object]) -> list[Any]:
+        """Rows of `sql` whose `IN ({})` takes the values, a batch of them per statement (SQLite caps parameters)."""
+        values = list(values)
+        con = self.connection()
+        rows: list[Any] = []
+        for i in range(0, len(values), _IN_BATCH):
+            part = values[i : i + _IN_BATCH]
+            rows.extend(con.execute(sql.format(", ".join("?" * len(part))), part).fetchall())
+        return rows
+
+    def _union(self, select: str, params: Sequence[tuple[object, ...]]) -> list[Any]:
+        """`select` once per parameter tuple, joined by UNION ALL into as few statements as SQLite allows."""
+        con = self.connection()
+        rows: list[Any] = []
+        for i in range(0, len(params), _UNION_BATCH):
+            part = params[i : i + _UNION_BATCH]
+            rows.extend(con.execute(" UNION ALL ".join([select] * len(part)), [v for p in part for v in p]).fetchall())
+        return rows
 
     # --- meta -------------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
@@ -243,8 +256,10 @@ class Store:
 
     # --- vectors ------------------------------------------------------------------------------------------
     def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
-        con = self.connection()
-        return {h for h in set(hashes) if con.execute("SELECT 1 FROM vectors WHERE hash = ?", (h,)).fetchone() is None}
+        """The hashes among these that have no cached vector."""
+        wanted = set(hashes)
+        found = {str(r[0]) for r in self._select_in("SELECT hash FROM vectors WHERE hash IN ({})", wanted)}
+        return wanted - found
 
     def put_vectors(
         self,
@@ -261,30 +276,30 @@ class Store:
             own.executemany(sql, values)
 
     def vectors_for(self, hashes: Sequence[str]) -> dict[str, NDArray[np.float32]]:
-        con = self.connection()
-        out: dict[str, NDArray[np.float32]] = {}
-        for h in set(hashes):
-            row = con.execute("SELECT vec FROM vectors WHERE hash = ?", (h,)).fetchone()
-            if row is not None:
-                out[h] = np.frombuffer(row[0], dtype=np.float32)
+        rows = self._select_in("SELECT hash, vec FROM vectors WHERE hash IN ({})", set(hashes))
+        return {str(h): np.frombuffer(v, dtype=np.float32) for h, v in rows}
+
+    def span_vectors(
+        self, hashes: Iterable[str], dim: int, *, sentences: bool = True, windows: bool = True
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, NDArray[np.float32]]]:
+        """The sentence and the window vectors of these passages, in one read (either may be skipped: left empty)."""
+        out: tuple[dict[str, NDArray[np.float32]], dict[str, NDArray[np.float32]]] = ({}, {})
+        columns = [c for c, wanted in (("sentences", sentences), ("windows", windows)) if wanted]
+        if not columns:
+            return out
+        sql = f"SELECT hash, {', '.join(columns)} FROM vectors WHERE hash IN ({{}})"
+        targets = [out[0] if c == "sentences" else out[1] for c in columns]
+        for row in self._select_in(sql, set(hashes)):
+            for target, blob in zip(targets, row[1:], strict=True):
+                if blob is not None:
+                    target[str(row[0])] = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
         return out
 
     def sentence_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
-        return self._span_vectors("sentences", hashes, dim)
+        return self.span_vectors(hashes, dim, windows=False)[0]
 
     def window_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
-        return self._span_vectors("windows", hashes, dim)
-
-    def _span_vectors(
-        self, column: Literal["sentences", "windows"], hashes: Sequence[str], dim: int
-    ) -> dict[str, NDArray[np.float32]]:
-        con = self.connection()
-        out: dict[str, NDArray[np.float32]] = {}
-        for h in set(hashes):
-            row = con.execute(f"SELECT {column} FROM vectors WHERE hash = ?", (h,)).fetchone()
-            if row is not None and row[0] is not None:
-                out[h] = np.frombuffer(row[0], dtype=np.float16).astype(np.float32).reshape(-1, dim)
-        return out
+        return self.span_vectors(hashes, dim, sentences=False)[1]
 
     def chunk_ids(self) -> NDArray[np.int64]:
         """Every live chunk id, sorted: what the dense index must hold."""
@@ -293,15 +308,9 @@ class Store:
 
     def chunk_vectors(self, chunk_ids: Sequence[int]) -> dict[int, NDArray[np.float32]]:
         """The cached vector of each of these chunks (a chunk whose vector is missing is absent)."""
-        con = self.connection()
-        out: dict[int, NDArray[np.float32]] = {}
-        for cid in chunk_ids:
-            row = con.execute(
-                "SELECT v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash WHERE c.id = ?", (int(cid),)
-            ).fetchone()
-            if row is not None:
-                out[int(cid)] = np.frombuffer(row[0], dtype=np.float32)
-        return out
+        sql = "SELECT c.id, v.vec FROM chunks c JOIN vectors v ON v.hash = c.hash WHERE c.id IN ({})"
+        found = {int(i): np.frombuffer(v, dtype=np.float32) for i, v in self._select_in(sql, [int(c) for c in chunk_ids])}
+        return {int(c): found[int(c)] for c in chunk_ids if int(c) in found}
 
     def iter_chunk_vectors(self, batch: int = 10_000) -> Iterator[tuple[NDArray[np.int64], NDArray[np.float32]]]:
         """Every live chunk's id and vector, in batches, to rebuild the dense index without re-embedding."""
@@ -312,19 +321,15 @@ class Store:
             yield ids, vecs
 
     # --- reads for answering -------------------------------------------------------------------------------
-    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, StoredChunk]:
-        """The live chunks among these ids (ids of deleted chunks are simply absent)."""
-        con = self.connection()
-        out: dict[int, StoredChunk] = {}
-        for cid in chunk_ids:
-            row = con.execute(
-                'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.hash, c.sentences, c.dates, '
-                'substr(a.text, c.start + 1, c."end" - c.start), a.title, a.date, a.url '
-                "FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id = ?",
-                (cid,),
-            ).fetchone()
-            if row is None:
-                continue
+    def chunks_by_id(self, chunk_ids: Sequence[int]) -> dict[int, Passage]:
+        """The live chunks among these ids, in their order (ids of deleted chunks are simply absent)."""
+        sql = (
+            'SELECT c.id, c.article_id, c.ordinal, c.start, c."end", c.hash, c.sentences, c.dates, '
+            'substr(a.text, c.start + 1, c."end" - c.start), a.title, a.date, a.url '
+            "FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({})"
+        )
+        found: dict[int, Passage] = {}
+        for row in self._select_in(sql, [int(c) for c in chunk_ids]):
             chunk = Chunk(
                 article_id=row[1],
                 ordinal=row[2],
@@ -334,22 +339,25 @@ class Store:
                 sentences=tuple(Span(s, e) for s, e in json.loads(row[6])),
                 dates=tuple(json.loads(row[7])),
             )
-            out[cid] = StoredChunk(row[0], chunk, row[5], row[9], _date(row[10]), row[11])
+            found[int(row[0])] = Passage(row[0], chunk, row[5], row[9], _date(row[10]), row[11])
+        return {int(c): found[int(c)] for c in chunk_ids if int(c) in found}
+
+    def mentioned(self, term_sets: Sequence[Sequence[str]]) -> list[bool]:
+        """For each set of index terms, whether any passage of the archive holds one of them (one statement)."""
+        asked = [(n, " OR ".join(_phrase(t) for t in terms)) for n, terms in enumerate(term_sets) if terms]
+        out = [False] * len(term_sets)
+        for n, hit in self._union("SELECT ?, EXISTS (SELECT 1 FROM chunk_terms WHERE chunk_terms MATCH ?)", asked):
+            out[int(n)] = bool(hit)
         return out
 
     def mentions_any(self, terms: Sequence[str]) -> bool:
         """Whether any passage of the archive holds one of the index terms."""
-        if not terms:
-            return False
-        query = " OR ".join(_phrase(t) for t in terms)
-        row = self.connection().execute("SELECT 1 FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT 1", (query,)).fetchone()
-        return row is not None
+        return self.mentioned([terms])[0]
 
     def term_counts(self, terms: Sequence[str]) -> dict[str, int]:
-        """How many passages hold each index term."""
-        con = self.connection()
-        query = "SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?"
-        return {t: int(con.execute(query, (_phrase(t),)).fetchone()[0]) for t in terms}
+        """How many passages hold each index term (one statement)."""
+        select = "SELECT ?, (SELECT count(*) FROM chunk_terms WHERE chunk_terms MATCH ?)"
+        return {str(t): int(n) for t, n in self._union(select, [(t, _phrase(t)) for t in terms])}
 
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """Best-first (chunk id, BM25 score) for any of the terms; FTS5's bm25() is negated to grow with relevance."""

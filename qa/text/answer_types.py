@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from typing import Literal
 
 from qa.text.analyzer import fold, words
@@ -65,7 +66,7 @@ def money_excluded(question: str) -> bool:
     return bool(_NOT_MONEY.search(fold(question)))
 
 
-def holds_type(kind: AnswerType | None, text: str, question_words: set[str], *, money: bool = True) -> bool:
+def holds_type(kind: AnswerType | None, text: str, question_words: AbstractSet[str], *, money: bool = True) -> bool:
     """Whether a sentence holds a number, a date or a name that the question does not already give
     (`money=False`: an amount of money is no number)."""
     if kind is None:

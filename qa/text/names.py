@@ -31,11 +31,6 @@ def _salient(pos: int, tok: str) -> bool:
     return any(ch.isdigit() for ch in tok) or (pos > 0 and tok[0].isupper())
 
 
-def salient_terms(question: str) -> list[str]:
-    """Names and numbers a passage must mention to answer: capitalised words past the first, and numbers."""
-    return [fold(tok) for pos, tok in enumerate(words(question)) if _salient(pos, tok)]
-
-
 def name_units(question: str) -> list[tuple[str, ...]]:
     """The salient terms grouped into names: adjacent capitalised words are one name ("United States",
     "Central Asia"); each number stands alone."""
@@ -185,10 +180,11 @@ def name_forms(unit: tuple[str, ...]) -> set[str]:
     return forms
 
 
-def missing_names(question: str, texts: Sequence[str]) -> list[tuple[str, ...]]:
-    """The names and numbers of the question that none of the texts mentions (a name counts if any word of it does)."""
+def missing_names(units: Sequence[tuple[str, ...]], texts: Sequence[str]) -> list[tuple[str, ...]]:
+    """The names and numbers (`name_units` of a question) that none of the texts mentions (a name counts if any
+    word of it does)."""
     vocabulary = {fold(w) for text in texts for w in words(text)}
-    return [unit for unit in name_units(question) if not any(mentioned(t, vocabulary) for t in name_forms(unit))]
+    return [unit for unit in units if not any(mentioned(t, vocabulary) for t in name_forms(unit))]
 
 
 def is_known_name(unit: tuple[str, ...]) -> bool:

@@ -25,9 +25,9 @@ def test_spellings_across_languages_are_found_but_not_lookalikes() -> None:
 
 def test_missing_names_use_the_french_forms_of_english_names() -> None:
     text = "Les États-Unis et le Conseil européen ont salué l’accord signé à Astana."
-    assert missing_names("What did the United States and the European Council sign in Astana?", [text]) == []
-    assert missing_names("What did Japan sign in Astana?", [text]) == [("japan",)]
-    assert missing_names("Qu'a signé Tokaïev à Tokyo ?", [text]) == [("tokaiev",), ("tokyo",)]
+    assert missing_names(name_units("What did the United States and the European Council sign in Astana?"), [text]) == []
+    assert missing_names(name_units("What did Japan sign in Astana?"), [text]) == [("japan",)]
+    assert missing_names(name_units("Qu'a signé Tokaïev à Tokyo ?"), [text]) == [("tokaiev",), ("tokyo",)]
 
 
 def test_headings_and_captions_are_not_sentences() -> None:
@@ -38,7 +38,8 @@ def test_headings_and_captions_are_not_sentences() -> None:
 
 
 def test_hybrid_fusion_weights_date_bonus_and_sentence_fallback() -> None:
-    from qa.retrieval.search import FUSION_WEIGHTS, best_sentence_cosines, fuse_hybrid
+    from qa.retrieval.candidates import best_sentence_cosines
+    from qa.retrieval.fusion import FUSION_WEIGHTS, fuse_hybrid
 
     keys = [1, 2, 3]
     cosines = {1: 0.85, 2: 0.84, 3: 0.80}

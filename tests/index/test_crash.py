@@ -68,11 +68,11 @@ def _answers_from(index: Path, encoder: Any, question: str, article_id: str) -> 
     for c in answer.citations:
         article = engine.store.get_article(c.article_id)
         assert article is not None and article.text[c.start : c.end] == c.text
-    assert engine.search(question, 1, mode="bm25")[0].stored.chunk.article_id == article_id
+    assert engine.search(question, 1, mode="bm25")[0].passage.chunk.article_id == article_id
     # The dense side: a passage of the article, as the question, finds it (the fake model is bag-of-words).
     (chunk_id,) = engine.store.connection().execute("SELECT min(id) FROM chunks WHERE article_id = ?", (article_id,)).fetchone()
     passage = engine.store.chunks_by_id([chunk_id])[chunk_id].chunk.text
-    assert engine.search(passage, 1, mode="dense")[0].stored.chunk.article_id == article_id
+    assert engine.search(passage, 1, mode="dense")[0].passage.chunk.article_id == article_id
 
 
 def _no_op(corpus: Path, index: Path, logs: Path, articles: int) -> None:

@@ -12,6 +12,7 @@ import pytest
 from qa.answering.coverage import ArchiveTerms
 from qa.core.types import Article, Chunk
 from qa.index.store import Store
+from qa.retrieval.query import analyse
 from qa.text.analyzer import analyze
 from qa.text.names import name_terms
 
@@ -100,12 +101,12 @@ def test_absent_share_weighs_the_question_words_no_passage_uses(tmp_path: Path) 
     _fill(store)
     archive = ArchiveTerms(store, store.counts()[1])
     assert store.term_counts(["accord", "tokyo"]) == {"accord": 2, "tokyo": 0}
-    assert archive.absent_share("Quels accords le président a-t-il signés à Astana ?") == 0.0
-    share = archive.absent_share("Quelle est la population du Kazakhstan ?")
+    assert archive.absent_share(analyse("Quels accords le président a-t-il signés à Astana ?").content_terms) == 0.0
+    share = archive.absent_share(analyse("Quelle est la population du Kazakhstan ?").content_terms)
     # "population" (absent) weighs log(1 + 8/1) against "kazakhstan" (in 2 of 8 passages) log(1 + 8/3).
     assert share == pytest.approx(math.log(9) / (math.log(9) + math.log(1 + 8 / 3)))
-    assert archive.absent_share("Quelle est la population de Tokyo ?") == 1.0
-    assert archive.absent_share("Qui ?") == 0.0
+    assert archive.absent_share(analyse("Quelle est la population de Tokyo ?").content_terms) == 1.0
+    assert archive.absent_share(analyse("Qui ?").content_terms) == 0.0
 
 
 def test_window_vectors_round_trip_beside_sentence_vectors(tmp_path: Path) -> None:

@@ -81,14 +81,14 @@ def test_removed_and_changed_articles_are_never_cited_again(tmp_path: Path) -> N
     _write(corpus, "b.txt", "Le blé ukrainien part vers Le Caire.")
     sync_corpus(corpus, index, enc, progress=False)
     engine = Engine.open(Settings(index_dir=index, corpus_dir=corpus), enc)
-    assert engine.search("gaz Pékin gazoduc", 1, mode="bm25")[0].stored.chunk.article_id == "a"
+    assert engine.search("gaz Pékin gazoduc", 1, mode="bm25")[0].passage.chunk.article_id == "a"
     (corpus / "a.txt").unlink()
     _write(corpus, "b.txt", "Le maïs ukrainien part vers Tunis.")
     sync_corpus(corpus, index, enc, progress=False)
     assert engine.refresh()
     for mode in MODES:
         cited = engine.search("gaz Pékin gazoduc blé Caire maïs Tunis", 5, mode=mode)
-        assert all(c.stored.chunk.article_id == "b" and "maïs" in c.stored.chunk.text for c in cited)
+        assert all(c.passage.chunk.article_id == "b" and "maïs" in c.passage.chunk.text for c in cited)
 
 
 def test_identical_articles_are_embedded_once(tmp_path: Path) -> None:
@@ -130,7 +130,7 @@ def test_orangesum_duplicates_are_embedded_once_and_cited_once(tmp_path: Path) -
         question = " ".join(str(rec["article"]).split()[:25])
         for mode in MODES:
             cited = engine.search(question, 10, mode=mode)
-            texts = [c.stored.chunk.text for c in cited]
+            texts = [c.passage.chunk.text for c in cited]
             assert len(texts) == len(set(texts)), f"the same text cited twice for {rec['id']} ({mode})"
 
 
@@ -188,7 +188,7 @@ def test_reconciles_the_dense_index_after_a_run_died_past_a_store_commit(tmp_pat
     writer.close()
     assert read_manifest(index).chunks == 2
     engine = Engine.open(Settings(index_dir=index), enc)
-    assert engine.search("Astana", 1)[0].stored.chunk.article_id == "a", "the last generation still answers"
+    assert engine.search("Astana", 1)[0].passage.chunk.article_id == "a", "the last generation still answers"
     _write(corpus, "c.txt", "Un article sur Pekin.")
     (corpus / "b.txt").unlink()
     report = sync_corpus(corpus, index, enc, progress=False)
@@ -308,7 +308,7 @@ def test_engine_takes_an_index_folder_built_anew_under_it(tmp_path: Path) -> Non
     (corpus / "a.txt").unlink()
     sync_corpus(corpus, index, enc, progress=False)  # generation 1 again, chunk ids from 1 again
     assert engine.refresh() and engine.manifest.generation == 1
-    assert {c.stored.chunk.article_id for c in engine.search("article port", 5, mode="bm25")} == {"b", "c"}
+    assert {c.passage.chunk.article_id for c in engine.search("article port", 5, mode="bm25")} == {"b", "c"}
 
 
 def test_bad_record_in_a_path_with_a_colon_keeps_its_file_articles(tmp_path: Path) -> None:
