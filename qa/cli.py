@@ -12,6 +12,7 @@ import click
 
 from qa.core.config import Settings
 from qa.core.errors import QAError
+from qa.core.limits import DEFAULT_K, MAX_K
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,7 +75,7 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
 
 @cli.command()
 @index_option
-@click.option("--k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to cite.")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=DEFAULT_K, show_default=True, help="Passages to cite.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @json_option
 @click.argument("question")

@@ -14,6 +14,7 @@ from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
 from qa.core.config import Settings
 from qa.core.errors import IndexStateError, InputError, ModelError, NotFoundError
+from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article
 from qa.index.dense import DenseIndex
@@ -28,15 +29,14 @@ if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import NDArray
 
-MAX_QUESTION_CHARS = 2000
-MAX_K = 50
-
 
 def load_model(settings: Settings, *, progress: bool = True) -> Any:
-    """The embedding model named by the settings (provisioned on first use)."""
+    """The embedding model named by the settings (provisioned on first use), with the settings' thread counts."""
     from qa.embedding.encoder import load_encoder
+    from qa.index.dense import configure_threads
 
-    return load_encoder(settings.model, settings.cache_dir, progress=progress)
+    configure_threads(settings.faiss_threads)
+    return load_encoder(settings.model, settings.cache_dir, progress=progress, threads=settings.threads, bf16=settings.bf16)
 
 
 def check_question(question: str, k: int) -> str:
@@ -164,7 +164,7 @@ class Engine:
         vec: NDArray[np.float32] = self.encoder.embed_queries([question])[0]
         return vec
 
-    def retrieve(self, query: Query, qvec: NDArray[np.float32], k: int = 5, *, mode: Mode = "hybrid") -> Retrieved:
+    def retrieve(self, query: Query, qvec: NDArray[np.float32], k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> Retrieved:
         """The k best distinct passages of the committed generation, for an analysed and embedded question."""
         return retrieve(query, qvec, self.store, self._snapshot[1], k, mode=mode)
 
@@ -179,11 +179,11 @@ class Engine:
         chosen_bars = bars if bars is not None else bars_for(self.manifest.model.name)
         return decide(query, qvec, retrieved.candidates, known or sentences, windows, bars=chosen_bars, archive=archive)
 
-    def search(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> list[Candidate]:
+    def search(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> list[Candidate]:
         question = check_question(question, k)
         return self.retrieve(analyse(question), self.embed_question(question), k, mode=mode).candidates
 
-    def ask(self, question: str, k: int = 5, *, mode: Mode = "hybrid") -> Answer:
+    def ask(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> Answer:
         """Answer one question from the index, citing the passages it rests on."""
         query = analyse(check_question(question, k))
         qvec = self.embed_question(query.text)

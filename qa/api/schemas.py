@@ -9,9 +9,8 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-MAX_QUESTION_CHARS = 2000
-MAX_K = 50
-DEFAULT_K = 5
+from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+
 ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
 
@@ -115,7 +114,7 @@ class ArticleWrite(BaseModel):
     )
     title: str | None = Field(
         None,
-        max_length=1000,
+        max_length=MAX_TITLE_CHARS,
         description="Title (one line); when absent, one is made from the text's first sentence.",
     )
     date: DateText | None = Field(
@@ -123,7 +122,7 @@ class ArticleWrite(BaseModel):
     )
     url: str | None = Field(
         None,
-        max_length=2048,
+        max_length=MAX_URL_CHARS,
         description="Where the article was published: no whitespace or control character.",
         json_schema_extra={"pattern": URL_PATTERN},
     )

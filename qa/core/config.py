@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # embeddinggemma-300m: PIAF test R@5 0.939 against e5-small's 0.898 in this pipeline, for about five times
@@ -12,7 +12,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEFAULT_MODEL = "embeddinggemma-300m"
 
 
-def _default_cache_dir() -> Path:
+def default_cache_dir() -> Path:
+    """Where provisioned models live unless QA_CACHE_DIR says otherwise."""
     return Path.home() / ".cache" / "qa"
 
 
@@ -25,7 +26,7 @@ class Settings(BaseSettings):
     index_dir: Path = Path("index")
     model: str = DEFAULT_MODEL
     api_token: SecretStr | None = None
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
     # Origins allowed to call the API from a browser; closed unless configured.
     cors_origins: list[str] = []
     max_body_bytes: int = 1_000_000
@@ -33,6 +34,23 @@ class Settings(BaseSettings):
     lock_timeout: float = 30.0
     # Seconds between checks of the manifest for an index rebuilt by another process.
     reload_interval: float = 1.0
+    # torch threads; None: one per CPU this process may use (unless OMP_NUM_THREADS says). On a busy shared
+    # 2-core machine 1 is fastest: spinning OpenMP workers starve the thread they wait for.
+    threads: int | None = Field(default=None, ge=1)
+    # FAISS threads for a search: one query gains little from more, and on a busy machine OpenMP's spinning
+    # threads made a flat search 3x slower (eval/bench_scale.py).
+    faiss_threads: int = Field(default=1, ge=1)
+    # bf16 autocast, on request only: slower than fp32 on the avx512_bf16 target (per core, 200-token passages:
+    # fp32 9.3/s, bf16 6.3/s; single queries fp32 40/s, bf16 25-36/s; cosine to fp32 >= 0.99996).
+    bf16: bool = False
+    # Test hook: a writer pauses at this phase for a test to kill it (qa/index/faults.py).
+    test_pause_at: str | None = None
+
+    @field_validator("threads", "test_pause_at", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """QA_THREADS= (set but empty) means the default, as it always has."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     def with_overrides(self, **values: object) -> Settings:
         """A copy with the given non-None values replaced (flags win over the environment)."""

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from qa.core.config import DEFAULT_MODEL
 from qa.core.errors import ModelError
 from qa.core.model import ModelInfo
-from qa.embedding.provision import Recipe, default_cache_dir, provision
+from qa.embedding.provision import Recipe, provision
 
 log = logging.getLogger(__name__)
 
@@ -116,13 +116,12 @@ def _configure_openmp() -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
-def _configure_threads() -> None:
-    """A torch thread per CPU this process may use, unless the user chose (QA_THREADS, OMP_NUM_THREADS)."""
+def _configure_threads(wanted: int | None) -> None:
+    """`wanted` torch threads, or one per CPU this process may use unless OMP_NUM_THREADS says."""
     import torch
 
-    wanted = os.environ.get("QA_THREADS", "").strip()
-    if wanted.isdigit() and int(wanted) > 0:
-        n = int(wanted)
+    if wanted is not None:
+        n = wanted
     elif os.environ.get("OMP_NUM_THREADS"):
         return  # torch already follows it
     else:
@@ -369,14 +368,25 @@ def _quiet_transformers(quiet: bool) -> Iterator[None]:
             tlog.enable_progress_bar()  # type: ignore[no-untyped-call]
 
 
-def load_encoder(spec: str | None, cache_dir: Path | None = None, progress: bool = True) -> Encoder:
-    """The encoder for `spec` (None: the default model, provisioned into the cache on first use)."""
-    cache_dir = cache_dir if cache_dir is not None else default_cache_dir()
+def load_encoder(
+    spec: str | None,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+    *,
+    threads: int | None = None,
+    bf16: bool = False,
+) -> Encoder:
+    """The encoder for `spec` (None: the default model, provisioned into the cache on first use), with `threads`
+    torch threads (None: one per CPU) and bf16 autocast on request (slower than fp32 where it was measured)."""
+    if cache_dir is None:
+        from qa.core.config import default_cache_dir
+
+        cache_dir = default_cache_dir()
     name, target = resolve_model_path(spec, cache_dir, progress)
     shown = spec or DEFAULT_MODEL
     try:
         _configure_openmp()
-        _configure_threads()
+        _configure_threads(threads)
         from sentence_transformers import SentenceTransformer
 
         with _quiet_transformers(not progress):
@@ -397,15 +407,5 @@ def load_encoder(spec: str | None, cache_dir: Path | None = None, progress: bool
         fingerprint = _folder_fingerprint(snapshot) if snapshot else _weights_fingerprint(model)
     query_prompt, passage_prompt = _prompts(model)
     info = ModelInfo(name=name, path=target, dim=_dimension(model), fingerprint=fingerprint)
-    bf16 = _use_bf16()
     log.debug("loaded %s (%s), dim %d, bf16 %s", name, target, info.dim, bf16)
     return Encoder(model, info, query_prompt=query_prompt, passage_prompt=passage_prompt, bf16=bf16)
-
-
-def _use_bf16() -> bool:
-    """bf16 autocast only on request (QA_BF16=1): on the avx512_bf16 target it was slower than fp32.
-
-    Per core, 200-token passages: fp32 9.3/s, bf16 autocast 6.3/s, bf16 weights 6.1/s; single queries:
-    fp32 40/s, bf16 25-36/s; quality was not the issue (cosine to fp32 >= 0.99996).
-    """
-    return os.environ.get("QA_BF16", "").strip().lower() in ("1", "true", "yes")

@@ -77,12 +77,6 @@ class Recipe:
     fill: Callable[[Path, Path, bool], None]  # (empty folder to fill, scratch folder for downloads, progress)
 
 
-def default_cache_dir() -> Path:
-    """`$QA_CACHE_DIR`, or `~/.cache/qa`."""
-    env = os.environ.get("QA_CACHE_DIR")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "qa"
-
-
 def model_dir(cache_dir: Path, name: str = E5_MODEL) -> Path:
     """Where a provisioned model lives under a cache folder."""
     return cache_dir / "models" / name

@@ -29,7 +29,14 @@ DELTA_FRACTION = 0.05
 DELTA_MIN = 2_048
 
 
+_threads = 1
 _configured = False
+
+
+def configure_threads(n: int) -> None:
+    """FAISS's OpenMP threads for searches and builds (Settings.faiss_threads; 1 unless told)."""
+    global _threads, _configured
+    _threads, _configured = n, False
 
 
 def _faiss() -> Any:
@@ -37,10 +44,7 @@ def _faiss() -> Any:
 
     global _configured
     if not _configured:
-        # One thread unless QA_FAISS_THREADS says otherwise: a single query gains little from more, and on a
-        # busy machine OpenMP's spinning threads made a flat search 3x slower (eval/bench_scale.py).
-        wanted = os.environ.get("QA_FAISS_THREADS", "").strip()
-        faiss.omp_set_num_threads(int(wanted) if wanted.isdigit() and int(wanted) > 0 else 1)
+        faiss.omp_set_num_threads(_threads)
         _configured = True
     return faiss
 

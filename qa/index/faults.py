@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -16,8 +17,16 @@ PHASES = ("embedding", "stored", "dense-write", "manifest", "committed")
 MARKER = "QA_PAUSED_AT"
 
 
+@functools.cache
+def _pause_phase() -> str | None:
+    """The phase named by QA_TEST_PAUSE_AT, read once (tests set it for the child process they start)."""
+    from qa.core.config import Settings
+
+    return Settings().test_pause_at
+
+
 def pause_point(phase: str) -> None:
     """Sleep (for a test to kill -9 this process) if QA_TEST_PAUSE_AT names this phase; else nothing."""
-    if os.environ.get("QA_TEST_PAUSE_AT") == phase:
+    if _pause_phase() == phase:
         print(f"{MARKER} {phase} pid={os.getpid()}", file=sys.stderr, flush=True)
         time.sleep(3600)

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa.core.config import DEFAULT_MODEL
+from qa.core.config import DEFAULT_MODEL, default_cache_dir
 from qa.embedding.encoder import Encoder
 from qa.embedding.gemma import GEMMA, GEMMA_FINGERPRINT
-from qa.embedding.provision import default_cache_dir, model_dir, verify_model_dir
+from qa.embedding.provision import model_dir, verify_model_dir
 
 pytestmark = pytest.mark.model
 

