@@ -18,9 +18,11 @@ from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article
 from qa.index.dense import DenseIndex
-from qa.index.manifest import MANIFEST, STORE, Manifest, check_model, read_manifest
+from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key, read_manifest
 from qa.index.store import ArticleSummary, Store
+from qa.index.sync import Committed
 from qa.index.writer import IndexWriter, writer_lock
+from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
@@ -49,15 +51,6 @@ def check_question(question: str, k: int) -> str:
     if not 1 <= k <= MAX_K:
         raise InputError(f"k must be between 1 and {MAX_K}, not {k}")
     return q
-
-
-def _manifest_key(index_dir: Path) -> tuple[int, int, int]:
-    """Changes whenever the manifest is replaced (each commit writes a new file: a new inode)."""
-    try:
-        st = os.stat(index_dir / MANIFEST)
-    except FileNotFoundError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _file_identity(path: Path) -> tuple[int, int]:
@@ -92,7 +85,15 @@ def load_snapshot(index_dir: Path, current: tuple[Manifest, DenseIndex] | None =
 class Engine:
     """An open index with its model; safe to use from many threads at once."""
 
-    def __init__(self, settings: Settings, encoder: QueryEncoder, manifest: Manifest, dense: DenseIndex) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        encoder: QueryEncoder,
+        manifest: Manifest,
+        dense: DenseIndex,
+        key: tuple[int, int, int] | None = None,
+    ) -> None:
+        """Serve this generation; `key` is the manifest_key() it was read under (now, when None)."""
         self.settings = settings
         self.encoder = encoder
         self.index_dir = settings.index_dir
@@ -103,19 +104,30 @@ class Engine:
         self._write_lock = threading.Lock()
         # Guards the swap of _snapshot, so that a refresh never puts back an older generation than a write made.
         self._swap_lock = threading.Lock()
-        self._manifest_key = self._key()
+        self._manifest_key = key if key is not None else self._key()
 
     @classmethod
-    def open(cls, settings: Settings, encoder: QueryEncoder | None = None, *, progress: bool = False) -> Engine:
-        """Open the index at settings.index_dir; refuses one built by another model."""
-        read_manifest(settings.index_dir)  # says "no index ..." before a model is loaded for nothing
+    def open(
+        cls,
+        settings: Settings,
+        encoder: QueryEncoder | None = None,
+        *,
+        progress: bool = False,
+        committed: Committed | None = None,
+    ) -> Engine:
+        """Open the index at settings.index_dir (or the generation a sync just `committed`, without reading it
+        back); refuses one built by another model or pipeline."""
+        if committed is None:
+            read_manifest(settings.index_dir)  # says "no index ..." before a model is loaded for nothing
         encoder = encoder or load_model(settings, progress=progress)
-        key = _manifest_key(settings.index_dir)
-        manifest, dense = load_snapshot(settings.index_dir)
+        if committed is not None:
+            key, manifest, dense = committed.key, committed.manifest, committed.dense
+        else:
+            key = manifest_key(settings.index_dir)
+            manifest, dense = load_snapshot(settings.index_dir)
         check_model(settings.index_dir, manifest.model, stamp_of(encoder))
-        engine = cls(settings, encoder, manifest, dense)
-        engine._manifest_key = key
-        return engine
+        check_pipeline(settings.index_dir, manifest.pipeline)
+        return cls(settings, encoder, manifest, dense, key)
 
     @property
     def manifest(self) -> Manifest:
@@ -126,7 +138,7 @@ class Engine:
         return self._snapshot[1]
 
     def _key(self) -> tuple[int, int, int]:
-        return _manifest_key(self.index_dir)
+        return manifest_key(self.index_dir)
 
     def refresh(self) -> bool:
         """Pick up a generation committed by another process (`qa index`); True if it changed.
@@ -145,7 +157,8 @@ class Engine:
         manifest, dense = load_snapshot(self.index_dir, None if replaced else self._snapshot)
         try:
             check_model(self.index_dir, manifest.model, stamp_of(self.encoder))
-        except ModelError:
+            check_pipeline(self.index_dir, manifest.pipeline)
+        except (ModelError, IndexStateError):
             self._manifest_key = key  # said once; not loaded again every second until the next commit
             raise
         with self._swap_lock:
@@ -174,10 +187,12 @@ class Engine:
         pool = [c.passage.hash for c in retrieved.candidates[:ANSWER_POOL]]
         known = retrieved.sentence_vectors
         # Each vector is read once per request: the sentence vectors fusion read are reused.
-        sentences, windows = self.store.span_vectors(pool, self.manifest.model.dim, sentences=not known)
+        sentences, windows = self.store.span_vectors(pool, self.manifest.model.dim, sentences=known is None)
         archive = ArchiveTerms(self.store, self.manifest.chunks)
         chosen_bars = bars if bars is not None else bars_for(self.manifest.model.name)
-        return decide(query, qvec, retrieved.candidates, known or sentences, windows, bars=chosen_bars, archive=archive)
+        return decide(
+            query, qvec, retrieved.candidates, sentences if known is None else known, windows, bars=chosen_bars, archive=archive
+        )
 
     def search(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> list[Candidate]:
         question = check_question(question, k)
@@ -217,7 +232,7 @@ class Engine:
         if existing is None or not existing.source:
             return None
         path = self.settings.corpus_dir / existing.source
-        if path.suffix.lower() not in {".md", ".txt", ".html", ".htm"}:
+        if path.suffix.lower() not in SINGLE_ARTICLE_SUFFIXES:
             raise InputError(
                 f"article {article_id!r} is a record of {existing.source}, which holds several articles: edit that file"
             )
@@ -237,14 +252,14 @@ class Engine:
 
     def put_article(self, article: Article) -> bool:
         """Store the article in the corpus folder and index it; True if it is new."""
-        from qa.ingest import article_to_markdown
+        from qa.ingest import article_filename, article_to_markdown
 
         corpus = self.settings.corpus_dir
         corpus.mkdir(parents=True, exist_ok=True)
         old_file = self._corpus_file(article.id)
         created = self.store.get_article(article.id) is None
-        target = corpus / f"{article.id}.md"
-        tmp = corpus / f".{article.id}.md.tmp"
+        target = corpus / article_filename(article.id)
+        tmp = target.with_name(f".{target.name}.tmp")
         tmp.write_text(article_to_markdown(article), encoding="utf-8")
         os.replace(tmp, target)
         if old_file is not None and old_file.resolve() != target.resolve():

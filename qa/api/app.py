@@ -193,7 +193,7 @@ def open_or_build(settings: Settings, encoder: Any = None) -> Engine:
     )
     for err in report.errors:
         _say(f"skipped {err.file}: {err.error}")
-    return Engine.open(settings, encoder)
+    return Engine.open(settings, encoder, committed=report.committed)
 
 
 def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> None:

@@ -9,10 +9,29 @@ from pathlib import Path
 
 from qa.core.errors import IndexStateError, ModelError
 from qa.core.model import ModelStamp
+from qa.index.chunking import CHUNK_OVERLAP, CHUNK_SIZE, WINDOW_STEP, WINDOW_WORDS
+from qa.text.analyzer import ANALYZER
 
 MANIFEST = "manifest.json"
 STORE = "store.sqlite"
 FORMAT = "qa-index/1"
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineStamp:
+    """How an index's passages were cut and analysed: an index built otherwise is rebuilt, never mixed."""
+
+    chunk_size: int
+    chunk_overlap: int
+    window_words: int
+    window_step: int
+    analyzer: str
+
+
+# What this code cuts and analyses with.
+PIPELINE = PipelineStamp(CHUNK_SIZE, CHUNK_OVERLAP, WINDOW_WORDS, WINDOW_STEP, ANALYZER)
+# What indexes written before the manifest recorded it were built with.
+LEGACY_PIPELINE = PipelineStamp(900, 200, 10, 5, "fr-elision-stopwords-snowball-fold/1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,10 +47,17 @@ class Manifest:
     updated: str
     # The delta over dense_file (ids added and removed since it was written), or None: see qa/dense.py.
     dense_delta: str | None = None
+    pipeline: PipelineStamp = LEGACY_PIPELINE
     format: str = FORMAT
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False) + "\n"
+
+
+def next_generation(committed: int, stored: int) -> int:
+    """The generation a writer commits next: past the manifest's and past the store's (a killed run may
+    have left the store ahead of the manifest), so a generation number is never reused."""
+    return max(committed, stored) + 1
 
 
 def dense_file_name(generation: int) -> str:
@@ -61,6 +87,15 @@ def remove_stale_files(index_dir: Path, current: Manifest, previous: Manifest | 
             path.unlink(missing_ok=True)
 
 
+def manifest_key(index_dir: Path) -> tuple[int, int, int]:
+    """Changes whenever the manifest is replaced (each commit writes a new file: a new inode)."""
+    try:
+        st = os.stat(index_dir / MANIFEST)
+    except FileNotFoundError:
+        return (0, 0, 0)
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
 def read_manifest(index_dir: Path) -> Manifest:
     """The current manifest, or IndexStateError saying how to build one."""
     path = index_dir / MANIFEST
@@ -82,6 +117,7 @@ def read_manifest(index_dir: Path) -> Manifest:
             dense_kind=str(raw["dense_kind"]),
             updated=str(raw["updated"]),
             dense_delta=str(raw["dense_delta"]) if raw.get("dense_delta") else None,
+            pipeline=PipelineStamp(**raw["pipeline"]) if "pipeline" in raw else LEGACY_PIPELINE,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise IndexStateError(f"corrupt index manifest {path}: {exc}") from None
@@ -111,3 +147,14 @@ def check_model(index_dir: Path, built: ModelStamp, wanted: ModelStamp) -> None:
             f"not {wanted.name} (dim {wanted.dim}, {wanted.fingerprint[:12]}): set QA_MODEL={built.name} "
             f"or rebuild with `qa index --rebuild`"
         )
+
+
+def check_pipeline(index_dir: Path, built: PipelineStamp, wanted: PipelineStamp = PIPELINE) -> None:
+    """Refuse an index whose passages were cut or analysed otherwise than this code does."""
+    if built != wanted:
+        differs = ", ".join(
+            f"{name} {getattr(built, name)!r} (now {getattr(wanted, name)!r})"
+            for name in PipelineStamp.__slots__
+            if getattr(built, name) != getattr(wanted, name)
+        )
+        raise IndexStateError(f"the index at {index_dir} was built with {differs}: rebuild it with `qa index --rebuild`")

@@ -105,7 +105,9 @@ class Store:
             con.close()
             self._local.con = None
 
-    class _Tx:
+    class Transaction:
+        """BEGIN IMMEDIATE on entry; COMMIT on a clean exit, ROLLBACK on an exception."""
+
         def __init__(self, con: sqlite3.Connection) -> None:
             self.con = con
 
@@ -116,8 +118,8 @@ class Store:
         def __exit__(self, exc_type: object, *_: object) -> None:
             self.con.execute("ROLLBACK" if exc_type else "COMMIT")
 
-    def transaction(self) -> Store._Tx:
-        return Store._Tx(self.connection())
+    def transaction(self) -> Store.Transaction:
+        return Store.Transaction(self.connection())
 
     def _select_in(self, sql: str, values: Iterable[object]) -> list[Any]:
         """Rows of `sql` whose `IN ({})` takes the values, a batch of them per statement (SQLite caps parameters)."""
@@ -198,7 +200,7 @@ class Store:
         """Empty every table but keep the id sequence, so a chunk id is never reused (old dense files cite ids)."""
         for table in ("chunk_terms", "chunks", "articles", "vectors"):
             con.execute(f"DELETE FROM {table}")
-        con.execute("DELETE FROM meta WHERE key IN ('model_name', 'model_dim', 'model_fingerprint')")
+        con.execute("DELETE FROM meta WHERE key IN ('model_name', 'model_dim', 'model_fingerprint', 'pipeline')")
 
     def set_source(self, con: sqlite3.Connection, article_id: str, source: str | None) -> None:
         con.execute("UPDATE articles SET source = ? WHERE id = ?", (source, article_id))

@@ -9,13 +9,23 @@ from pathlib import Path
 
 from qa.core.model import Encoder
 from qa.core.types import Article, FileError
-from qa.index.manifest import MANIFEST, read_manifest
+from qa.index.dense import DenseIndex
+from qa.index.manifest import MANIFEST, STORE, Manifest, manifest_key, next_generation, read_manifest
 from qa.index.store import Store
 from qa.index.writer import IndexWriter, writer_lock
 
 # Changed articles kept in memory by the first pass, so that a small update reads the corpus once;
 # past this many characters of text they are read again by a second pass instead (memory stays bounded).
 BUFFER_CHARS = 16_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Committed:
+    """The generation a sync left committed, as loaded: a service opens it without reading it back."""
+
+    manifest: Manifest
+    dense: DenseIndex
+    key: tuple[int, int, int]  # manifest_key() when it was committed
 
 
 @dataclass
@@ -28,6 +38,7 @@ class IndexReport:
     unchanged: int = 0
     chunks_embedded: int = 0
     errors: list[FileError] = field(default_factory=list)
+    committed: Committed | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -43,14 +54,14 @@ class IndexReport:
 def _clear_for_rebuild(index_dir: Path) -> None:
     """Empty the store in place for `--rebuild`: a running service keeps its open files valid, ids stay unique,
     and the manifest stays until the new generation replaces it (a killed rebuild leaves an index)."""
-    if not (index_dir / MANIFEST).exists() and not (index_dir / "store.sqlite").exists():
+    if not (index_dir / MANIFEST).exists() and not (index_dir / STORE).exists():
         return
     previous = read_manifest(index_dir).generation if (index_dir / MANIFEST).exists() else 0
-    store = Store(index_dir / "store.sqlite")
+    store = Store(index_dir / STORE)
     try:
         with store.transaction() as con:
             store.clear(con)
-            store.set_meta(con, "generation", str(max(previous, store.generation) + 1))
+            store.set_meta(con, "generation", str(next_generation(previous, store.generation)))
     finally:
         store.close()
 
@@ -143,7 +154,8 @@ def sync_corpus(
             writer.set_sources(moved)
             report.removed = len(removed)
             report.chunks_embedded = embedded
-            writer.commit()
+            manifest = writer.commit()
+            report.committed = Committed(manifest, writer.dense, manifest_key(index_dir))
         finally:
             writer.close()
     return report

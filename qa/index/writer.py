@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,12 +19,17 @@ from qa.core.types import Article
 from qa.index.dense import DenseIndex, FaissIndex, kind_for, nlist_for
 from qa.index.faults import pause_point
 from qa.index.manifest import (
+    LEGACY_PIPELINE,
     MANIFEST,
+    PIPELINE,
     STORE,
     Manifest,
+    PipelineStamp,
     check_model,
+    check_pipeline,
     delta_file_name,
     dense_file_name,
+    next_generation,
     read_manifest,
     remove_stale_files,
     write_manifest,
@@ -80,7 +87,7 @@ class IndexWriter:
         self._bind_model()
         self.previous = read_manifest(index_dir) if (index_dir / MANIFEST).exists() else None
         prev_gen = self.previous.generation if self.previous else 0
-        self.generation = max(prev_gen, self.store.generation) + 1
+        self.generation = next_generation(prev_gen, self.store.generation)
         # Changes since self.dense: chunk ids added (their vectors are read back from the store at commit)
         # and removed. Ids only: a full build keeps no vectors in memory until commit.
         self._added: set[int] = set()
@@ -101,6 +108,15 @@ class IndexWriter:
                 self.store.set_meta(con, "model_fingerprint", stamp.fingerprint)
         else:
             check_model(self.index_dir, ModelStamp(name, int(dim), fp), stamp)
+        recorded = self.store.get_meta("pipeline")
+        if recorded is None:
+            # A store from before the pipeline was recorded was built with the legacy one.
+            built = LEGACY_PIPELINE if self.store.counts()[1] else PIPELINE
+            check_pipeline(self.index_dir, built)
+            with self.store.transaction() as con:
+                self.store.set_meta(con, "pipeline", json.dumps(asdict(PIPELINE)))
+        else:
+            check_pipeline(self.index_dir, PipelineStamp(**json.loads(recorded)))
 
     def _committed_dense(self, loaded: tuple[Manifest, DenseIndex] | None) -> DenseIndex:
         """The dense snapshot the last manifest names (the caller's copy when it is that one)."""
@@ -246,6 +262,7 @@ class IndexWriter:
             dense_file=base_file,
             dense_kind=dense.kind,
             dense_delta=delta_file,
+            pipeline=PIPELINE,
             updated=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         )
         write_manifest(self.index_dir, manifest)

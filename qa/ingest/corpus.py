@@ -15,6 +15,8 @@ from qa.ingest.text import TEXT_SUFFIXES, parse_text_file
 
 # Longest first, so that "x.jsonl.gz" is not taken for something ending in ".gz".
 CORPUS_SUFFIXES: tuple[str, ...] = tuple(sorted(TEXT_SUFFIXES + JSONL_SUFFIXES + HTML_SUFFIXES, key=len, reverse=True))
+# Suffixes of files that hold one article each: what an API write may replace or delete.
+SINGLE_ARTICLE_SUFFIXES: frozenset[str] = frozenset(TEXT_SUFFIXES + HTML_SUFFIXES)
 
 # A single article file is read whole; past this it is surely not one article (archives go in .jsonl.gz).
 MAX_FILE_BYTES = 32 * 1024 * 1024

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -36,8 +36,8 @@ class Retrieved:
     """The cited passages best first, and the sentence vectors already read for them (by content hash)."""
 
     candidates: list[Candidate]
-    # Read once for fusion (hybrid mode); answering reuses them instead of reading them again.
-    sentence_vectors: Mapping[str, NDArray[np.float32]] = field(default_factory=dict)
+    # Read for fusion (hybrid mode; None in the others): answering reuses them instead of reading them again.
+    sentence_vectors: Mapping[str, NDArray[np.float32]] | None = None
 
 
 def retrieve(

@@ -10,6 +10,9 @@ from typing import Any
 # Elided articles and pronouns glued to the next word by an apostrophe (straight or typographic).
 _ELISION = re.compile(r"\b(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu|presqu)['’]", re.IGNORECASE)
 _WORD = re.compile(r"\w+", re.UNICODE)
+# Names what analyze() does to a text (elisions, stop words, French Snowball stems, accents folded), for the
+# manifest: an index analysed otherwise would match no query term. Change it whenever analyze() changes.
+ANALYZER = "fr-elision-stopwords-snowball-fold/1"
 
 
 def fold(text: str) -> str:
