@@ -39,10 +39,11 @@ from benchlib import (
 
 from qa.core.config import Settings
 from qa.core.model import ModelInfo
-from qa.engine import Engine, load_model, load_snapshot
+from qa.engine import Engine, load_model
 from qa.index import dense as dense_mod
 from qa.index.dense import FaissIndex
 from qa.index.manifest import read_manifest
+from qa.index.snapshot import load_snapshot
 from qa.index.sync import sync_corpus
 from qa.index.writer import IndexWriter
 

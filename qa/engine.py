@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import threading
-import time
-from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from qa.answering.abstention import Bars, bars_for
@@ -13,16 +14,18 @@ from qa.answering.answer import Decision, compose_answer, decide
 from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
 from qa.core.config import Settings
-from qa.core.errors import IndexStateError, InputError, ModelError, NotFoundError
+from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
 from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article
 from qa.index.dense import DenseIndex
 from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key, read_manifest
+from qa.index.snapshot import file_identity, load_snapshot
 from qa.index.store import ArticleSummary, Store
 from qa.index.sync import Committed
 from qa.index.writer import IndexWriter, writer_lock
-from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES
+from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES, corpus_suffix
+from qa.ingest.files import check_target, claimants, put_back, set_aside, storage_error, sync_folder, write_temp
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
@@ -53,35 +56,6 @@ def check_question(question: str, k: int) -> str:
     return q
 
 
-def _file_identity(path: Path) -> tuple[int, int]:
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return (0, 0)
-    return (st.st_dev, st.st_ino)
-
-
-def load_snapshot(index_dir: Path, current: tuple[Manifest, DenseIndex] | None = None) -> tuple[Manifest, DenseIndex]:
-    """The committed generation: its manifest and dense snapshot (sharing `current`'s base when it is the same file).
-
-    A commit racing this read may delete the files of the manifest just read (two generations later):
-    then the manifest is read again, a few times, before giving up.
-    """
-    for attempt in range(5):
-        manifest = read_manifest(index_dir)
-        reuse = current[1].base if current is not None and current[0].dense_file == manifest.dense_file else None
-        delta = index_dir / manifest.dense_delta if manifest.dense_delta else None
-        try:
-            dense = DenseIndex.open(index_dir / manifest.dense_file, manifest.dense_kind, delta, manifest.model.dim, base=reuse)
-        except (OSError, RuntimeError) as exc:  # FAISS raises RuntimeError for a file it cannot read
-            if attempt == 4:
-                raise IndexStateError(f"cannot read the dense index of {index_dir}: {exc}; run `qa index` to repair it") from None
-            time.sleep(0.05 * (attempt + 1))
-            continue
-        return manifest, dense
-    raise AssertionError("unreachable")
-
-
 class Engine:
     """An open index with its model; safe to use from many threads at once."""
 
@@ -98,7 +72,7 @@ class Engine:
         self.encoder = encoder
         self.index_dir = settings.index_dir
         self.store = Store(settings.index_dir / STORE)
-        self._store_id = _file_identity(settings.index_dir / STORE)
+        self._store_id = file_identity(settings.index_dir / STORE)
         # Replaced whole, never mutated: a request keeps the snapshot it started with.
         self._snapshot = (manifest, dense)
         self._write_lock = threading.Lock()
@@ -152,7 +126,7 @@ class Engine:
             return False
         # A store file that is not the one open here means the index folder was deleted and built anew:
         # its generations start again, and its chunk ids mean other passages. Take it whole.
-        store_id = _file_identity(self.index_dir / STORE)
+        store_id = file_identity(self.index_dir / STORE)
         replaced = store_id != self._store_id
         manifest, dense = load_snapshot(self.index_dir, None if replaced else self._snapshot)
         try:
@@ -226,53 +200,87 @@ class Engine:
         return article, self.store.article_chunk_count(article_id)
 
     # --- writing ------------------------------------------------------------------------------------------
-    def _corpus_file(self, article_id: str) -> Path | None:
-        """The single-article corpus file that holds this article, if any; refuses records of a .jsonl."""
-        existing = self.store.get_article(article_id)
-        if existing is None or not existing.source:
-            return None
-        path = self.settings.corpus_dir / existing.source
-        if path.suffix.lower() not in SINGLE_ARTICLE_SUFFIXES:
-            raise InputError(
-                f"article {article_id!r} is a record of {existing.source}, which holds several articles: edit that file"
-            )
-        return path
+    def _held_by_record(self, article_id: str, source: str | None) -> None:
+        if source and corpus_suffix(source) not in SINGLE_ARTICLE_SUFFIXES:
+            raise ConflictError(f"article {article_id!r} is a record of {source}, which holds several articles: edit that file")
 
     def _apply(self, upserts: list[Article], removals: list[str]) -> None:
+        """Index these changes and commit a generation; the caller holds both locks."""
+        writer = IndexWriter(self.index_dir, self.encoder, loaded=self._snapshot)
+        try:
+            writer.apply(upserts, removals)
+            manifest = writer.commit()
+            with self._swap_lock:
+                self._snapshot = (manifest, writer.dense)
+                self._manifest_key = self._key()
+        except OSError as exc:
+            raise storage_error(exc, "cannot write the index") from None
+        except sqlite3.OperationalError as exc:
+            if "full" in str(exc):
+                raise StorageError("cannot write the index: the disk is full; nothing was changed", full=True) from None
+            raise
+        finally:
+            writer.close()
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This process's writers one at a time, then the index's lock across processes: a write's checks,
+        its files and its commit all happen under it."""
         with self._write_lock, writer_lock(self.index_dir, self.settings.lock_timeout):
-            writer = IndexWriter(self.index_dir, self.encoder, loaded=self._snapshot)
-            try:
-                writer.apply(upserts, removals)
-                manifest = writer.commit()
-                with self._swap_lock:
-                    self._snapshot = (manifest, writer.dense)
-                    self._manifest_key = self._key()
-            finally:
-                writer.close()
+            yield
 
     def put_article(self, article: Article) -> bool:
-        """Store the article in the corpus folder and index it; True if it is new."""
-        from qa.ingest import article_filename, article_to_markdown
+        """Store the article in the corpus folder and index it; True if it is new.
+
+        Atomic per article: under the writer lock, the text goes to a unique temporary file (flushed), the
+        index commits it, and only then does the file replace `<id>.md` (and the file it came from, if
+        another, is removed). Any failure before that leaves the corpus and the index as they were.
+        """
+        from qa.ingest import article_to_markdown
 
         corpus = self.settings.corpus_dir
         corpus.mkdir(parents=True, exist_ok=True)
-        old_file = self._corpus_file(article.id)
-        created = self.store.get_article(article.id) is None
-        target = corpus / article_filename(article.id)
-        tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_text(article_to_markdown(article), encoding="utf-8")
-        os.replace(tmp, target)
-        if old_file is not None and old_file.resolve() != target.resolve():
-            old_file.unlink(missing_ok=True)
-        stored = Article(article.id, article.text, article.title, article.date, article.url, article.lang, target.name)
-        self._apply([stored], [])
-        return created
+        with self._locked():
+            existing = self.store.get_article(article.id)
+            self._held_by_record(article.id, existing.source if existing else None)
+            target = check_target(corpus, article.id)
+            rel = target.relative_to(corpus).as_posix()
+            others = [c for c in claimants(corpus, article.id, existing.source if existing else None) if c != rel]
+            unindexed = [c for c in others if existing is None or c != existing.source]
+            if unindexed:
+                raise ConflictError(
+                    f"article {article.id!r} is also held by {', '.join(unindexed)}, which `qa index` has not indexed: "
+                    "remove or rename that file first, so that one file holds the article"
+                )
+            tmp = write_temp(corpus, article.id, article_to_markdown(article))
+            try:
+                stored = Article(article.id, article.text, article.title, article.date, article.url, article.lang, rel)
+                self._apply([stored], [])
+                os.replace(tmp, target)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            for old in others:  # the file it was indexed from, when that was not <id>.md
+                (corpus / old).unlink(missing_ok=True)
+            sync_folder(corpus)
+        return existing is None
 
     def delete_article(self, article_id: str) -> None:
-        """Remove the article from the corpus folder and from the index."""
-        if self.store.get_article(article_id) is None:
-            raise NotFoundError(f"no article with id {article_id!r}")
-        old_file = self._corpus_file(article_id)
-        if old_file is not None:
-            old_file.unlink(missing_ok=True)
-        self._apply([], [article_id])
+        """Remove the article from the corpus folder (every file holding it) and from the index, or neither."""
+        corpus = self.settings.corpus_dir
+        with self._locked():
+            existing = self.store.get_article(article_id)
+            if existing is None:
+                raise NotFoundError(f"no article with id {article_id!r}")
+            self._held_by_record(article_id, existing.source)
+            files = claimants(corpus, article_id, existing.source) if corpus.is_dir() else []
+            moved = set_aside(corpus, files, article_id)
+            try:
+                self._apply([], [article_id])
+            except BaseException:
+                put_back(moved)
+                raise
+            for _, aside in moved:
+                aside.unlink(missing_ok=True)
+            if moved:
+                sync_folder(corpus)

@@ -14,13 +14,24 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
-from qa.core.errors import CorpusError, IndexStateError, InputError, ModelError, NotFoundError, QAError
+from qa.core.errors import (
+    ConflictError,
+    CorpusError,
+    IndexStateError,
+    InputError,
+    ModelError,
+    NotFoundError,
+    QAError,
+    StorageError,
+)
 
 logger = logging.getLogger("qa.api")
 
 # What each core error means over HTTP; the first match along the exception's class hierarchy wins.
 STATUS_OF: dict[type[QAError], int] = {
     InputError: 422,
+    ConflictError: 409,
+    StorageError: 507,
     NotFoundError: 404,
     # The index is busy (another writer holds its lock), or its state forbids the change: try again later.
     IndexStateError: 409,

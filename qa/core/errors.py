@@ -23,3 +23,15 @@ class InputError(QAError):
 
 class NotFoundError(QAError):
     """The named article does not exist."""
+
+
+class ConflictError(QAError):
+    """The write would overwrite or contradict another article: an id held by another file or record."""
+
+
+class StorageError(QAError):
+    """The corpus folder or the index could not be written (a full disk, permissions); nothing was changed."""
+
+    def __init__(self, message: str, *, full: bool = False) -> None:
+        super().__init__(message)
+        self.full = full

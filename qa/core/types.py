@@ -42,6 +42,8 @@ class FileError:
 
     file: str
     error: str
+    # The id the error is about, when it names one: two files claiming one id are both errors of that id.
+    article_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ from qa.index.dense import DenseIndex
 from qa.index.manifest import MANIFEST, STORE, Manifest, manifest_key, next_generation, read_manifest
 from qa.index.store import Store
 from qa.index.writer import IndexWriter, writer_lock
+from qa.ingest.files import remove_leftovers
 
 # Changed articles kept in memory by the first pass, so that a small update reads the corpus once;
 # past this many characters of text they are read again by a second pass instead (memory stays bounded).
@@ -94,6 +95,7 @@ def sync_corpus(
 
     report = IndexReport()
     with writer_lock(index_dir, lock_timeout):
+        remove_leftovers(corpus_dir)  # temporary files of API writes killed midway: never an article
         if rebuild:
             _clear_for_rebuild(index_dir)
         writer = IndexWriter(index_dir, encoder)
@@ -105,31 +107,37 @@ def sync_corpus(
             buffered: list[Article] | None = []
             buffered_chars = 0
             # First pass, without the model: what changed, so that the progress bar can show an ETA.
+            contested: set[str] = set()
             for item in iter_corpus(corpus_dir):
                 if isinstance(item, FileError):
                     report.errors.append(item)
+                    if item.article_id is not None:
+                        contested.add(item.article_id)
                     continue
                 seen.add(item.id)
                 old = existing.get(item.id)
                 if old is not None and old[0] == item.content_hash:
-                    report.unchanged += 1
                     if old[1] != item.source:
                         moved[item.id] = item.source
                     continue
                 todo.add(item.id)
-                if old is None:
-                    report.added += 1
-                else:
-                    report.updated += 1
                 if buffered is not None:
                     buffered.append(item)
                     buffered_chars += len(item.text)
                     if buffered_chars > BUFFER_CHARS:
                         buffered = None  # too many to hold: the second pass reads them again
 
+            # An id two files claim keeps the version indexed (or none): the reader does not guess which is right.
+            todo -= contested
+            for article_id in contested:
+                moved.pop(article_id, None)
+            report.added = len(todo - existing.keys())
+            report.updated = len(todo) - report.added
+            report.unchanged = len(seen - todo - contested)
+
             def changed() -> Iterator[Article]:
                 if buffered is not None:
-                    yield from buffered
+                    yield from (a for a in buffered if a.id in todo)
                     return
                 for item in iter_corpus(corpus_dir):
                     if isinstance(item, Article) and item.id in todo:

@@ -67,6 +67,7 @@ def _check_folder(root: Path) -> None:
 def _iter_articles(root: Path) -> Iterator[Article | FileError]:
     # id -> where it was first seen ("a.txt" or "b.jsonl:12"); a few bytes per article, even for 36k.
     seen: dict[str, str] = {}
+    contested: set[str] = set()
     for item in _walk(root, ""):
         if isinstance(item, FileError):
             yield item
@@ -76,7 +77,11 @@ def _iter_articles(root: Path) -> Iterator[Article | FileError]:
             if isinstance(result, Article):
                 first = seen.setdefault(result.id, where)
                 if first != where:
-                    result = FileError(where, f"duplicate id {result.id!r}: already used by {first}")
+                    # Neither is taken: which one is the article is the user's call, not the reader's.
+                    if first not in contested:
+                        contested.add(first)
+                        yield FileError(first, f"duplicate id {result.id!r}: also held by {where}", result.id)
+                    result = FileError(where, f"duplicate id {result.id!r}: already held by {first}", result.id)
             yield result
 
 
@@ -112,18 +117,25 @@ def _read_file(path: Path, rel: str, suffix: str) -> Iterator[tuple[str, Article
         yield from iter_jsonl_file(path, rel)
         return
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise InputError(f"file too large for one article (over {MAX_FILE_BYTES // 2**20} MiB)")
-        raw = path.read_bytes()
-        stem = path.name[: -len(suffix)]
-        parse = _parse_html if suffix in HTML_SUFFIXES else parse_text_file
-        article = parse(raw, stem=stem, suffix=suffix)
+        article = read_single(path, rel)
     except InputError as exc:
         yield rel, FileError(rel, str(exc))
     except OSError as exc:
         yield rel, FileError(rel, f"cannot read: {exc.strerror or exc}")
     else:
         yield rel, dataclasses.replace(article, source=rel)
+
+
+def read_single(path: Path, rel: str) -> Article:
+    """The article of one single-article file (.txt, .md, .html); InputError or OSError saying why not."""
+    suffix = corpus_suffix(path.name) or ""
+    if suffix not in SINGLE_ARTICLE_SUFFIXES:
+        raise InputError(f"{rel} is not a single-article file")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"file too large for one article (over {MAX_FILE_BYTES // 2**20} MiB)")
+    raw = path.read_bytes()
+    parse = _parse_html if suffix in HTML_SUFFIXES else parse_text_file
+    return parse(raw, stem=path.name[: -len(suffix)], suffix=suffix)
 
 
 def _parse_html(raw: bytes, *, stem: str, suffix: str) -> Article:

@@ -12,9 +12,10 @@ import pytest
 
 from qa.core.config import Settings
 from qa.core.errors import IndexStateError, ModelError
-from qa.engine import Engine, load_snapshot
+from qa.engine import Engine
 from qa.index import dense as dense_mod
 from qa.index.manifest import read_manifest
+from qa.index.snapshot import load_snapshot
 from qa.index.store import Store
 from qa.index.sync import sync_corpus
 from qa.index.writer import IndexWriter, writer_lock
@@ -266,7 +267,7 @@ def test_second_writer_is_told_the_index_is_busy(tmp_path: Path) -> None:
 def test_engine_open_retries_when_a_commit_removes_the_files_it_was_about_to_read(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.engine as engine_mod
+    import qa.index.snapshot as snapshot_mod
 
     monkeypatch.setattr(dense_mod, "DELTA_MIN", 0)  # every commit writes a new base file
     monkeypatch.setattr(dense_mod, "DELTA_FRACTION", 0.0)
@@ -280,16 +281,16 @@ def test_engine_open_retries_when_a_commit_removes_the_files_it_was_about_to_rea
     def racing_read(path: Path) -> object:
         manifest = real_read(path)
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == 1:
             # Between this read and the load, two commits land and delete the files this manifest names.
             for i in range(2):
                 _write(corpus, f"x{i}.txt", f"Article de course {i}.")
                 sync_corpus(corpus, index, enc, progress=False)
         return manifest
 
-    monkeypatch.setattr(engine_mod, "read_manifest", racing_read)
+    monkeypatch.setattr(snapshot_mod, "read_manifest", racing_read)
     engine = Engine.open(Settings(index_dir=index), enc)
-    assert engine.manifest.generation == 3 and calls["n"] >= 3
+    assert engine.manifest.generation == 3 and calls["n"] >= 2
     assert np.array_equal(engine.dense.ids(), Store(index / "store.sqlite").chunk_ids())
 
 

@@ -54,7 +54,9 @@ def test_bad_files_are_reported_and_the_good_ones_still_load(tmp_path: Path) -> 
         "empty.txt": "empty file",
         "latin1.txt": "not UTF-8 text (byte 0xC9 at offset 0); save the file as UTF-8",
         "mon article.txt": reasons["mon article.txt"],
-        "sub/good.md": "duplicate id 'good': already used by good.txt",
+        # Two files claiming one id are both reported: which one is the article is the user's call.
+        "good.txt": "duplicate id 'good': also held by sub/good.md",
+        "sub/good.md": "duplicate id 'good': already held by good.txt",
         "yaml.md": reasons["yaml.md"],
     }
     assert reasons["mon article.txt"].startswith("invalid article id 'mon article'")
@@ -67,7 +69,10 @@ def test_duplicate_ids_across_formats(tmp_path: Path) -> None:
     write(tmp_path, "kz.md", "Depuis un fichier.")
     articles, errors = load_corpus(tmp_path)
     assert [a.source for a in articles] == ["a.jsonl"]
-    assert errors == [FileError("kz.md", "duplicate id 'kz': already used by a.jsonl:1")]
+    assert errors == [
+        FileError("a.jsonl:1", "duplicate id 'kz': also held by kz.md", "kz"),
+        FileError("kz.md", "duplicate id 'kz': already held by a.jsonl:1", "kz"),
+    ]
 
 
 def test_missing_or_unusable_corpus_folder(tmp_path: Path) -> None:

@@ -94,10 +94,12 @@ def test_bad_records_are_named_by_line_and_the_rest_loads(tmp_path: Path) -> Non
         ("mix.jsonl:5", "record has no id"),
         ("mix.jsonl:6", "invalid article id 'bad id'"),
         ("mix.jsonl:7", "impossible date '2025-02-30'"),
+        ("mix.jsonl:1", "duplicate id 'kz-1'"),
         ("mix.jsonl:9", "duplicate id 'kz-1'"),
         ("mix.jsonl:11", "not UTF-8 text"),
     ]
-    assert errors[6].error == "duplicate id 'kz-1': already used by mix.jsonl:1"
+    assert errors[6].error == "duplicate id 'kz-1': also held by mix.jsonl:9"
+    assert errors[7].error == "duplicate id 'kz-1': already held by mix.jsonl:1"
 
 
 def test_truncated_gzip_keeps_the_records_before_the_damage(tmp_path: Path) -> None:

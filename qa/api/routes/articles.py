@@ -41,8 +41,13 @@ _WRITE: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "The body is not UTF-8."},
     401: {"model": ErrorResponse, "description": "Missing or wrong `Authorization: Bearer <QA_API_TOKEN>`."},
     403: {"model": ErrorResponse, "description": "The server has no QA_API_TOKEN: writes are disabled."},
-    409: {"model": ErrorResponse, "description": "The index is busy with another writer: try again."},
+    409: {
+        "model": ErrorResponse,
+        "description": "The index is busy with another writer (try again), or the id is held by another corpus file "
+        "or record: the detail names it.",
+    },
     413: {"model": ErrorResponse, "description": "The body is over the size limit."},
+    507: {"model": ErrorResponse, "description": "The disk is full (or cannot be written): nothing was changed."},
 }
 
 
