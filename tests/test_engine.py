@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,7 @@ import pytest
 from qa.core.config import Settings
 from qa.engine import Engine
 from qa.index import dense as dense_mod
-from qa.index.sync import sync_corpus
-from tests.conftest import SEEDS, FakeEncoder
+from tests.conftest import FakeEncoder
 
 QUESTIONS = [
     "Quels accords Tokaïev et Xi Jinping ont-ils signés à Astana en juin 2025 ?",
@@ -20,14 +18,6 @@ QUESTIONS = [
     "What did the United States and the European Council say about Kazakhstan in November 2025?",
     "Combien d'accords ont été signés ?",
 ]
-
-
-@pytest.fixture
-def fake_index(tmp_path: Path, fake_encoder: FakeEncoder) -> Settings:
-    shutil.copytree(SEEDS, tmp_path / "corpus")
-    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    sync_corpus(settings.corpus_dir, settings.index_dir, fake_encoder, progress=False)
-    return settings
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])

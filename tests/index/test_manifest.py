@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -15,15 +14,7 @@ from qa.engine import Engine
 from qa.index.manifest import LEGACY_PIPELINE, MANIFEST, PIPELINE, STORE, next_generation, read_manifest
 from qa.index.store import Store
 from qa.index.sync import sync_corpus
-from tests.conftest import SEEDS, FakeEncoder
-
-
-@pytest.fixture
-def built(tmp_path: Path, fake_encoder: FakeEncoder) -> Settings:
-    shutil.copytree(SEEDS, tmp_path / "corpus")
-    settings = Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
-    sync_corpus(settings.corpus_dir, settings.index_dir, fake_encoder, progress=False)
-    return settings
+from tests.conftest import FakeEncoder
 
 
 def _edit_manifest(index_dir: Path, **changes: object) -> None:
@@ -33,36 +24,36 @@ def _edit_manifest(index_dir: Path, **changes: object) -> None:
     path.write_text(json.dumps(raw), encoding="utf-8")
 
 
-def test_the_pipeline_is_recorded(built: Settings) -> None:
-    raw = json.loads((built.index_dir / MANIFEST).read_text(encoding="utf-8"))
+def test_the_pipeline_is_recorded(fake_index: Settings) -> None:
+    raw = json.loads((fake_index.index_dir / MANIFEST).read_text(encoding="utf-8"))
     assert raw["pipeline"] == asdict(PIPELINE)
-    assert read_manifest(built.index_dir).pipeline == PIPELINE
+    assert read_manifest(fake_index.index_dir).pipeline == PIPELINE
 
 
-def test_a_manifest_from_before_the_pipeline_was_recorded_reads_as_the_legacy_one(built: Settings) -> None:
-    path = built.index_dir / MANIFEST
+def test_a_manifest_from_before_the_pipeline_was_recorded_reads_as_the_legacy_one(fake_index: Settings) -> None:
+    path = fake_index.index_dir / MANIFEST
     raw = json.loads(path.read_text(encoding="utf-8"))
     del raw["pipeline"]
     path.write_text(json.dumps(raw), encoding="utf-8")
-    assert read_manifest(built.index_dir).pipeline == LEGACY_PIPELINE == PIPELINE  # today's values: still opens
+    assert read_manifest(fake_index.index_dir).pipeline == LEGACY_PIPELINE == PIPELINE  # today's values: still opens
 
 
-def test_an_index_chunked_otherwise_is_refused_with_what_to_do(built: Settings, fake_encoder: FakeEncoder) -> None:
-    _edit_manifest(built.index_dir, pipeline=asdict(replace(PIPELINE, chunk_size=500)))
+def test_an_index_chunked_otherwise_is_refused_with_what_to_do(fake_index: Settings, fake_encoder: FakeEncoder) -> None:
+    _edit_manifest(fake_index.index_dir, pipeline=asdict(replace(PIPELINE, chunk_size=500)))
     with pytest.raises(IndexStateError, match=r"chunk_size 500 \(now 900\).*qa index --rebuild"):
-        Engine.open(built, fake_encoder)
+        Engine.open(fake_index, fake_encoder)
 
 
-def test_a_writer_refuses_a_store_analysed_otherwise_until_rebuilt(built: Settings, fake_encoder: FakeEncoder) -> None:
-    store = Store(built.index_dir / STORE)
+def test_a_writer_refuses_a_store_analysed_otherwise_until_rebuilt(fake_index: Settings, fake_encoder: FakeEncoder) -> None:
+    store = Store(fake_index.index_dir / STORE)
     with store.transaction() as con:
         store.set_meta(con, "pipeline", json.dumps(asdict(replace(PIPELINE, analyzer="other/1"))))
     store.close()
     with pytest.raises(IndexStateError, match=r"analyzer 'other/1'"):
-        sync_corpus(built.corpus_dir, built.index_dir, fake_encoder, progress=False)
-    report = sync_corpus(built.corpus_dir, built.index_dir, fake_encoder, progress=False, rebuild=True)
+        sync_corpus(fake_index.corpus_dir, fake_index.index_dir, fake_encoder, progress=False)
+    report = sync_corpus(fake_index.corpus_dir, fake_index.index_dir, fake_encoder, progress=False, rebuild=True)
     assert report.added == 2
-    assert Engine.open(built, fake_encoder).manifest.pipeline == PIPELINE
+    assert Engine.open(fake_index, fake_encoder).manifest.pipeline == PIPELINE
 
 
 def test_the_next_generation_passes_both_the_manifest_and_the_store() -> None:
