@@ -143,15 +143,28 @@ def _version() -> str:
         return "0"
 
 
+class HideQuery(logging.Filter):
+    """Drops the query string from uvicorn's access log lines: a client that sends its token as `?token=...`
+    must not find it in the log (the path and the status are what the log is for)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str) and "?" in args[2]:
+            record.args = (*args[:2], args[2].split("?", 1)[0] + "?…", *args[3:])
+        return True
+
+
 def log_config() -> dict[str, Any]:
     """uvicorn's logging, plus our "qa" loggers on its handler. Its access log prints the request line
-    and status only: never a header, so never the token."""
+    and status only, its query string hidden: never a header nor a parameter, so never the token."""
     import copy
 
     from uvicorn.config import LOGGING_CONFIG
 
     config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     config["loggers"]["qa"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    config.setdefault("filters", {})["hide_query"] = {"()": HideQuery}
+    config["handlers"]["access"]["filters"] = ["hide_query"]
     return config
 
 

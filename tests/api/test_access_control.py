@@ -57,6 +57,11 @@ def test_cors_opens_to_the_configured_origin_only(served: ServeProcess) -> None:
             assert "access-control-allow-origin" not in res.headers, origin
 
 
+def test_health_answers_head_as_monitors_send_it(served: ServeProcess) -> None:
+    res = httpx.head(f"{served.url}/health", timeout=60)
+    assert res.status_code == 200 and res.content == b""
+
+
 def test_the_token_is_never_logged(served: ServeProcess) -> None:
     """Runs last in this module: it stops the service to read everything it wrote."""
     url = served.url
@@ -80,6 +85,9 @@ def test_the_token_is_never_logged(served: ServeProcess) -> None:
         assert client.delete("/articles/log-check", headers=good).status_code == 404
         assert client.post("/ask", json={"question": "Astana"}, headers=good).status_code == 200
         assert client.post("/ask", json={"question": ""}, headers=good).status_code == 422
+        # A token in the query string is not how the API takes it, but a client may send it so: not logged either.
+        assert client.get("/health", params={"token": SECRET}).status_code == 200
+        assert client.post("/ask", params={"access_token": WRONG}, json={"question": "Astana"}).status_code == 200
     bad_bytes = b'{"text": "\xff"}'
     res = raw_request(url, "PUT", "/articles/log-check", headers={**good, "Content-Type": "application/json"}, body=bad_bytes)
     assert res.status == 400

@@ -1,4 +1,4 @@
-"""GET /health: the service is up; how much the index holds and which model built it."""
+"""GET (or HEAD) /health: the service is up; how much the index holds and which model built it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from qa.api.schemas import HealthResponse
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=HealthResponse, summary="Service status")
+@router.api_route("/health", methods=["GET", "HEAD"], response_model=HealthResponse, summary="Service status")
 def health(engine: EngineDep) -> dict[str, Any]:
     """Articles and passages in the loaded index, and the embedding model's name."""
     return engine.health()
