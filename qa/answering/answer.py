@@ -41,7 +41,8 @@ def decide(
 ) -> Decision:
     """Choose the answering sentence among the best passages, then whether the passages answer at all."""
     choice = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
-    if not candidates or choice is None:
+    # A question of stop words alone ("le la les ?", "Qui ?") asks nothing the passages could answer.
+    if not candidates or choice is None or not query.terms:
         return Decision(query, candidates, choice, None, True)
     signals = abstention_signals(query, candidates, choice, archive)
     return Decision(query, candidates, choice, signals, should_abstain(signals, bars))

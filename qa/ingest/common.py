@@ -113,7 +113,14 @@ def clean_text(text: str) -> str:
     text = normalize_text(text)
     if not text:
         raise InputError("empty text")
+    if not any(_visible(c) for c in text):
+        raise InputError("the text has no visible character (only spaces and invisible ones such as U+200B)")
     return text
+
+
+def _visible(char: str) -> bool:
+    """Neither a space nor an invisible format or control character (zero-width space, joiners, BOM, ...)."""
+    return not char.isspace() and unicodedata.category(char) not in ("Cf", "Cc", "Zs")
 
 
 def clean_title(value: object) -> str | None:

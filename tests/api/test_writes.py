@@ -169,3 +169,13 @@ def test_leftover_temporary_files_are_removed_by_the_next_sync(site: Site) -> No
     leftover.write_text("half a write")
     sync_corpus(site.corpus, site.index, site.engine.encoder, progress=False)
     assert not leftover.exists()
+
+
+def test_non_questions_and_invisible_articles_are_refused_over_http(site: Site) -> None:
+    for question in ("?", "*", "\u0000", "…"):
+        res = site.client.post("/ask", json={"question": question})
+        assert res.status_code == 422, (question, res.text)
+    assert site.client.post("/ask", json={"question": "le la les ?"}).json()["answer"] is None
+    res = site.put("ghost", "\u200b\u200c\u2060")
+    assert res.status_code == 422 and "no visible character" in res.text, res.text
+    assert not (site.corpus / "ghost.md").exists()

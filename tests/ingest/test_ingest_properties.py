@@ -55,7 +55,10 @@ def test_built_article_round_trips_through_markdown(
         article = build_article(article_id, text, title=title, date=date, url=url, lang=lang)
     except InputError as exc:
         # The only reasons a field set cannot become an article, each said plainly.
-        assert any(reason in str(exc) for reason in ("empty text", "NUL", "surrogate", "invalid url", "invalid lang")), exc
+        assert any(
+            reason in str(exc)
+            for reason in ("empty text", "no visible character", "NUL", "surrogate", "invalid url", "invalid lang")
+        ), exc
         return
     stored = article_to_markdown(article).encode("utf-8")
     assert parse_text_file(stored, stem=article_id, suffix=".md") == article

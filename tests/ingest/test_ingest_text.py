@@ -216,3 +216,10 @@ def test_article_to_markdown_refuses_articles_that_would_not_read_back() -> None
         article_to_markdown(Article(id="../a", text="x"))
     with pytest.raises(InputError, match="date is not normalised"):
         article_to_markdown(Article(id="a", text="x", date=dt.datetime(2025, 1, 1, 10, 0)))
+
+
+@pytest.mark.parametrize("text", ["\u200b", "\u200b\u200c\u200d\u2060", "\ufeff \u200b\n\u00a0", "\u200e\u200f"])
+def test_a_text_of_invisible_characters_only_is_no_article(text: str) -> None:
+    with pytest.raises(InputError, match="no visible character"):
+        build_article("ghost", text)
+    assert build_article("seen", "\u200bUn mot.").text == "\u200bUn mot."  # invisible ones beside text are kept
