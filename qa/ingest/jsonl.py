@@ -17,6 +17,23 @@ JSONL_SUFFIXES: tuple[str, ...] = (".jsonl", ".jsonl.gz")
 
 # Where a record's body may be: our own `text`, or OrangeSum's `article`.
 _BODY_KEYS = ("text", "article")
+# A record longer than this is refused unread, past its first bytes: one huge line (a 486 KB .jsonl.gz can
+# hold a 500 MB record) must not take the whole memory and stall every article after it. As for a file of
+# one article (MAX_FILE_BYTES): no news article comes near it.
+MAX_RECORD_BYTES = 32 * 1024 * 1024
+_SKIP_CHUNK = 1 << 20
+
+
+def _lines(stream: BufferedIOBase) -> Iterator[bytes | None]:
+    """The stream's lines, each read up to MAX_RECORD_BYTES; a longer one is skipped to its end and yields None."""
+    limit = MAX_RECORD_BYTES
+    while line := stream.readline(limit + 1):
+        if len(line) <= limit or line.endswith(b"\n"):
+            yield line
+            continue
+        while (rest := stream.readline(_SKIP_CHUNK)) and not rest.endswith(b"\n"):
+            pass
+        yield None
 
 
 def iter_jsonl_file(path: Path, rel: str) -> Iterator[tuple[str, Article | FileError]]:
@@ -28,13 +45,17 @@ def iter_jsonl_file(path: Path, rel: str) -> Iterator[tuple[str, Article | FileE
     try:
         with _open(path) as stream:
             records = 0
-            for lineno, line in enumerate(stream, 1):
-                if not line.strip():
+            for lineno, line in enumerate(_lines(stream), 1):
+                if line is not None and not line.strip():
                     continue
                 records += 1
                 where = f"{rel}:{lineno}"
                 item: Article | FileError
                 try:
+                    if line is None:
+                        limit = MAX_RECORD_BYTES
+                        shown = f"{limit // 2**20} MiB" if limit >= 2**20 else f"{limit} bytes"
+                        raise InputError(f"record too large (over {shown}): not read")
                     item = parse_record(line, source=rel)
                 except InputError as exc:
                     item = FileError(where, str(exc))

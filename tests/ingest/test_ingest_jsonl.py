@@ -149,3 +149,16 @@ def test_the_real_orangesum_archive_streams(tmp_path: Path) -> None:
     assert first.date == dt.date(2020, 7, 2)
     assert first.text.startswith("L'État va mobiliser en 2020 environ 10 millions d'euros")
     assert first.source == "orangesum.jsonl.gz"
+
+
+def test_a_huge_record_is_refused_unread_and_the_records_after_it_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.ingest import jsonl
+
+    monkeypatch.setattr(jsonl, "MAX_RECORD_BYTES", 1000)  # 32 MiB in the product; the same code path
+    huge = {"id": "huge", "text": "mot " * 20_000}  # 80 kB on one line, a few hundred bytes gzipped
+    with gzip.open(tmp_path / "big.jsonl.gz", "wt", encoding="utf-8") as fh:
+        for record in (GOOD, huge, {"id": "after", "text": "Le suivant se charge."}):
+            fh.write(json.dumps(record) + "\n")
+    articles, errors = load_corpus(tmp_path)
+    assert [a.id for a in articles] == ["kz-1", "after"]
+    assert [(e.file, e.error) for e in errors] == [("big.jsonl.gz:2", "record too large (over 1000 bytes): not read")]
