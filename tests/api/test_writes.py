@@ -172,10 +172,9 @@ def test_leftover_temporary_files_are_removed_by_the_next_sync(site: Site) -> No
 
 
 def test_non_questions_and_invisible_articles_are_refused_over_http(site: Site) -> None:
-    for question in ("?", "*", "\u0000", "…"):
+    for question in ("?", "*", "\u0000", "…", "le la les ?"):
         res = site.client.post("/ask", json={"question": question})
-        assert res.status_code == 422, (question, res.text)
-    assert site.client.post("/ask", json={"question": "le la les ?"}).json()["answer"] is None
+        assert res.status_code == 200 and res.json()["answer"] is None, (question, res.text)
     res = site.put("ghost", "\u200b\u200c\u2060")
     assert res.status_code == 422 and "no visible character" in res.text, res.text
     assert not (site.corpus / "ghost.md").exists()
