@@ -154,6 +154,26 @@ def test_article_text_is_shown_as_text_never_as_html(page: Any, service: Service
         service.client.delete("/articles/xss-check", headers=service.auth())
 
 
+def test_a_citation_marker_inside_the_article_text_is_not_linked(page: Any, service: Service) -> None:
+    from playwright.sync_api import expect
+
+    text = "Le 5 mai 2024, la commune de Marcillac a inauguré sept ponts [1] sur la rivière Dourdou."
+    res = service.client.put("/articles/marker-check", json={"text": text, "title": "Marcillac"}, headers=service.auth())
+    assert res.status_code == 201
+    try:
+        page.goto(f"{service.url}/")
+        page.get_by_label("Your question").fill("Combien de ponts la commune de Marcillac a-t-elle inaugurés ?")
+        page.keyboard.press("Enter")
+        expect(page.locator("#answer")).to_contain_text("sept ponts [1] sur la rivière")
+        links = page.locator("#answer a.cite-ref")
+        expect(links).to_have_count(1)  # the answer's own marker only: the article's "[1]" stays text
+        target = links.first.get_attribute("href")
+        assert target is not None
+        expect(page.locator(target)).to_contain_text("Marcillac")
+    finally:
+        service.client.delete("/articles/marker-check", headers=service.auth())
+
+
 def test_the_page_fits_a_phone(browser: Any, service: Service, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 

@@ -111,19 +111,19 @@
     return meta;
   }
 
-  /** The answer sentence, with its [n] markers turned into links to the cited passage. */
+  /** The answer sentence, with its own [n] marker (the last one: a "[1]" inside the quote is the article's
+   * text, not a citation) turned into a link to the cited passage. */
   function answerText(text, citations) {
     const p = el("p", { class: "answer-text" });
     const numbers = new Set(citations.map((c) => c.n));
-    let last = 0;
-    for (const m of text.matchAll(/\[(\d+)\]/g)) {
-      const n = Number(m[1]);
-      if (!numbers.has(n)) continue;
-      p.append(text.slice(last, m.index));
-      p.append(el("a", { href: `#cite-${n}`, class: "cite-ref", "aria-label": `source ${n}` }, `[${n}]`));
-      last = m.index + m[0].length;
+    const m = text.match(/ \[(\d+)\]$/);
+    if (!m || !numbers.has(Number(m[1]))) {
+      p.append(text);
+      return p;
     }
-    p.append(text.slice(last));
+    const n = Number(m[1]);
+    p.append(text.slice(0, m.index + 1));
+    p.append(el("a", { href: `#cite-${n}`, class: "cite-ref", "aria-label": `source ${n}` }, `[${n}]`));
     return p;
   }
 
