@@ -19,7 +19,7 @@ from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article
 from qa.index.dense import DenseIndex
-from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key, read_manifest
+from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
 from qa.index.snapshot import file_identity, load_snapshot
 from qa.index.store import ArticleSummary, Store
 from qa.index.sync import Committed
@@ -91,14 +91,13 @@ class Engine:
     ) -> Engine:
         """Open the index at settings.index_dir (or the generation a sync just `committed`, without reading it
         back); refuses one built by another model or pipeline."""
-        if committed is None:
-            read_manifest(settings.index_dir)  # says "no index ..." before a model is loaded for nothing
-        encoder = encoder or load_model(settings, progress=progress)
         if committed is not None:
             key, manifest, dense = committed.key, committed.manifest, committed.dense
         else:
             key = manifest_key(settings.index_dir)
+            # Before the model: "no index ..." is said without loading a model for nothing.
             manifest, dense = load_snapshot(settings.index_dir)
+        encoder = encoder or load_model(settings, progress=progress)
         check_model(settings.index_dir, manifest.model, stamp_of(encoder))
         check_pipeline(settings.index_dir, manifest.pipeline)
         return cls(settings, encoder, manifest, dense, key)
