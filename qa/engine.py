@@ -216,7 +216,7 @@ class Engine:
             raise storage_error(exc, "cannot write the index") from None
         except sqlite3.OperationalError as exc:
             if "full" in str(exc):
-                raise StorageError("cannot write the index: the disk is full; nothing was changed", full=True) from None
+                raise StorageError("cannot write the index: the disk is full; nothing was changed") from None
             raise
         finally:
             writer.close()
@@ -241,11 +241,13 @@ class Engine:
         corpus.mkdir(parents=True, exist_ok=True)
         with self._locked():
             existing = self.store.get_article(article.id)
-            self._held_by_record(article.id, existing.source if existing else None)
-            target = check_target(corpus, article.id)
+            source = existing.source if existing else None
+            self._held_by_record(article.id, source)
+            claimed = claimants(corpus, article.id, source)
+            target = check_target(corpus, article.id, claimed)
             rel = target.relative_to(corpus).as_posix()
-            others = [c for c in claimants(corpus, article.id, existing.source if existing else None) if c != rel]
-            unindexed = [c for c in others if existing is None or c != existing.source]
+            others = [c for c in claimed if c != rel]
+            unindexed = [c for c in others if c != source]
             if unindexed:
                 raise ConflictError(
                     f"article {article.id!r} is also held by {', '.join(unindexed)}, which `qa index` has not indexed: "

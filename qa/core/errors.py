@@ -31,7 +31,3 @@ class ConflictError(QAError):
 
 class StorageError(QAError):
     """The corpus folder or the index could not be written (a full disk, permissions); nothing was changed."""
-
-    def __init__(self, message: str, *, full: bool = False) -> None:
-        super().__init__(message)
-        self.full = full

@@ -10,6 +10,7 @@ from pathlib import Path
 from qa.core.errors import IndexStateError, ModelError
 from qa.core.model import ModelStamp
 from qa.index.chunking import CHUNK_OVERLAP, CHUNK_SIZE, WINDOW_STEP, WINDOW_WORDS
+from qa.ingest.files import sync_folder
 from qa.text.analyzer import ANALYZER
 
 MANIFEST = "manifest.json"
@@ -132,11 +133,7 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(index_dir, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    sync_folder(index_dir)
 
 
 def check_model(index_dir: Path, built: ModelStamp, wanted: ModelStamp) -> None:

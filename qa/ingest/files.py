@@ -6,7 +6,7 @@ import contextlib
 import errno
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from qa.core.errors import ConflictError, InputError, StorageError
@@ -23,7 +23,7 @@ _FULL = {errno.ENOSPC, errno.EDQUOT}
 def storage_error(exc: OSError, what: str) -> StorageError:
     """A write that failed on the disk, said plainly: a full disk is told apart from other failures."""
     if exc.errno in _FULL:
-        return StorageError(f"{what}: the disk is full; nothing was changed", full=True)
+        return StorageError(f"{what}: the disk is full; nothing was changed")
     return StorageError(f"{what}: {exc.strerror or exc}; nothing was changed")
 
 
@@ -69,12 +69,13 @@ def claimants(corpus: Path, article_id: str, indexed_source: str | None) -> list
     return list(found)
 
 
-def check_target(corpus: Path, article_id: str) -> Path:
-    """The file an API write of this id goes to; ConflictError when that file holds another article."""
+def check_target(corpus: Path, article_id: str, claimed: Collection[str]) -> Path:
+    """The file an API write of this id goes to; ConflictError when that file holds another article.
+    `claimed`: the claimants() of the id, read already (a file among them holds this id)."""
     rel = article_filename(article_id)
     target = corpus / rel
     # A link there is replaced by the write, never read through nor written through.
-    if target.exists() and not target.is_symlink():
+    if rel not in claimed and target.exists() and not target.is_symlink():
         held = file_id(corpus, rel)
         if held is not None and held != article_id:
             raise ConflictError(
