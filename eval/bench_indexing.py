@@ -98,7 +98,7 @@ def cmd_full(args: argparse.Namespace) -> None:
     rss0 = rss_mb()[0]
     t0 = time.monotonic()
     with RssSampler(enc) as sampler:
-        report = sync_corpus(corpus, index, enc, progress=True)
+        report = sync_corpus(corpus, index, enc, progress=True, outside_links=True)
     full_s = time.monotonic() - t0
     manifest = read_manifest(index)
     say(f"full corpus: {report.to_dict() | {'errors': len(report.errors)}} in {full_s:.0f} s; {manifest.chunks} chunks")
@@ -111,7 +111,7 @@ def cmd_full(args: argparse.Namespace) -> None:
     if not (c30 / "orangesum.jsonl.gz").exists():
         write_slice(c30 / "orangesum.jsonl.gz", 0, N30K + 152)  # 152 of the first 30,152 records are empty
     t1 = time.monotonic()
-    shrink = sync_corpus(c30, n30, enc, progress=False)
+    shrink = sync_corpus(c30, n30, enc, progress=False, outside_links=True)
     shrink_s = time.monotonic() - t1
     m30 = read_manifest(n30)
     say(
@@ -186,7 +186,7 @@ def cmd_throughput(args: argparse.Namespace) -> None:
     if args.real:
         # The real-vector pool the stand-in is fitted to (records [0, 1000)): incremental, so resumable.
         write_slice(REAL_INDEX.parent / "real-corpus" / "orangesum-0-1000.jsonl.gz", 0, 1000)
-        sync_corpus(REAL_INDEX.parent / "real-corpus", REAL_INDEX, enc, progress=True)
+        sync_corpus(REAL_INDEX.parent / "real-corpus", REAL_INDEX, enc, progress=True, outside_links=True)
         return
     work = CACHE / "throughput"
     shutil.rmtree(work, ignore_errors=True)
@@ -210,7 +210,7 @@ def cmd_throughput(args: argparse.Namespace) -> None:
 
     def pipeline(r: int) -> float:
         t, c = time.perf_counter(), time.process_time()
-        report = sync_corpus(corpus, work / f"index-{r}", enc, progress=False)
+        report = sync_corpus(corpus, work / f"index-{r}", enc, progress=False, outside_links=True)
         cpu["pipeline"] = time.process_time() - c
         assert report.chunks_embedded == len(unique), report.to_dict()
         return time.perf_counter() - t
@@ -296,7 +296,7 @@ def cmd_add_one(args: argparse.Namespace) -> None:
         line = json.dumps({"id": f"cli-{a_cli.id}", "text": a_cli.text, "title": a_cli.title}, ensure_ascii=False)
         (corpus / f"new-{i:03d}.jsonl").write_text(line + "\n", encoding="utf-8")
         t = time.perf_counter()
-        report = sync_corpus(corpus, index, enc, progress=False)
+        report = sync_corpus(corpus, index, enc, progress=False, outside_links=True)
         cli_s = time.perf_counter() - t
         assert report.added == 1 and report.chunks_embedded == n_cli, report.to_dict() | {"errors": len(report.errors)}
         manifest = read_manifest(index)

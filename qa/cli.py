@@ -58,7 +58,13 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
         raise QAError(f"corpus folder {settings.corpus_dir} does not exist")
     encoder = load_model(settings, progress=not quiet)
     report = sync_corpus(
-        settings.corpus_dir, settings.index_dir, encoder, lock_timeout=settings.lock_timeout, progress=not quiet, rebuild=rebuild
+        settings.corpus_dir,
+        settings.index_dir,
+        encoder,
+        lock_timeout=settings.lock_timeout,
+        progress=not quiet,
+        rebuild=rebuild,
+        outside_links=settings.outside_links,
     )
     if as_json:
         _print_json(report.to_dict())

@@ -199,6 +199,7 @@ def open_or_build(settings: Settings, encoder: Any = None) -> Engine:
         encoder,
         lock_timeout=settings.lock_timeout,
         progress=True,
+        outside_links=settings.outside_links,
     )
     _say(
         f"{report.added} added, {report.updated} updated, {report.removed} removed, {report.unchanged} unchanged "

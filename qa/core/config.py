@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Origins allowed to call the API from a browser; closed unless configured.
     cors_origins: list[str] = []
     max_body_bytes: int = 1_000_000
+    # Follow symbolic links to files outside the corpus folder (an archive linked in rather than copied).
+    # Off: a link such as corpus/leak.txt -> /etc/passwd must never be indexed and served.
+    outside_links: bool = False
     # Seconds a writer waits for another writer's lock before answering that the index is busy.
     lock_timeout: float = 30.0
     # Seconds between checks of the manifest for an index rebuilt by another process.

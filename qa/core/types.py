@@ -44,6 +44,9 @@ class FileError:
     error: str
     # The id the error is about, when it names one: two files claiming one id are both errors of that id.
     article_id: str | None = None
+    # A damaged file keeps what was indexed from it (nothing is lost to a bad copy); a file refused by rule
+    # (a link out of the corpus folder) does not: what was read through it before is removed.
+    keeps_indexed: bool = True
 
 
 @dataclass(frozen=True, slots=True)

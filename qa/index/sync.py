@@ -81,8 +81,10 @@ def sync_corpus(
     lock_timeout: float = 30.0,
     progress: bool = True,
     rebuild: bool = False,
+    outside_links: bool = False,
 ) -> IndexReport:
-    """Make the index match the corpus folder: embed new and changed articles, drop removed ones.
+    """Make the index match the corpus folder: embed new and changed articles, drop removed ones (and
+    follow links to files outside it only when `outside_links`).
 
     Memory: the corpus is streamed (twice when many articles changed: once to count them for the
     progress bar's ETA, once to index them), in batches of EMBED_BATCH chunks. What is held for the
@@ -108,7 +110,7 @@ def sync_corpus(
             buffered_chars = 0
             # First pass, without the model: what changed, so that the progress bar can show an ETA.
             contested: set[str] = set()
-            for item in iter_corpus(corpus_dir):
+            for item in iter_corpus(corpus_dir, outside_links=outside_links):
                 if isinstance(item, FileError):
                     report.errors.append(item)
                     if item.article_id is not None:
@@ -139,14 +141,14 @@ def sync_corpus(
                 if buffered is not None:
                     yield from (a for a in buffered if a.id in todo)
                     return
-                for item in iter_corpus(corpus_dir):
+                for item in iter_corpus(corpus_dir, outside_links=outside_links):
                     if isinstance(item, Article) and item.id in todo:
                         yield item
 
             # Articles of a file with errors are kept as they were rather than dropped: nothing indexed is
             # lost to a bad copy. A bad record ("file.jsonl:LINE") names no id, so it protects its whole file
             # (OrangeSum's empty records thus keep articles removed from it: FileError would need the id).
-            bad_files = {_error_file(e) for e in report.errors}
+            bad_files = {_error_file(e) for e in report.errors if e.keeps_indexed}
             removed = [aid for aid, (_, source) in existing.items() if aid not in seen and source not in bad_files]
             del existing  # not needed past here: free it before the long part
             with tqdm(

@@ -18,6 +18,8 @@ CORPUS_SUFFIXES: tuple[str, ...] = tuple(sorted(TEXT_SUFFIXES + JSONL_SUFFIXES +
 # Suffixes of files that hold one article each: what an API write may replace or delete.
 SINGLE_ARTICLE_SUFFIXES: frozenset[str] = frozenset(TEXT_SUFFIXES + HTML_SUFFIXES)
 
+OUTSIDE_LINK = "a symbolic link to outside the corpus folder (or to nothing): not followed; copy the file in"
+
 # A single article file is read whole; past this it is surely not one article (archives go in .jsonl.gz).
 MAX_FILE_BYTES = 32 * 1024 * 1024
 
@@ -28,23 +30,25 @@ def corpus_suffix(name: str) -> str | None:
     return next((s for s in CORPUS_SUFFIXES if lowered.endswith(s) and len(name) > len(s)), None)
 
 
-def iter_corpus(corpus_dir: Path) -> Iterator[Article | FileError]:
+def iter_corpus(corpus_dir: Path, *, outside_links: bool = False) -> Iterator[Article | FileError]:
     """Stream every article of the folder, and a FileError for each file or record that is not one.
 
     Files are visited in a stable order (sorted names, depth first); hidden entries and other extensions
     are skipped silently. When two articles share an id, the later one is an error naming both places.
+    A symbolic link to a file outside the folder is an error, not read, unless `outside_links`: the
+    service must never serve a file that is not the corpus's (`ln -s /etc/passwd corpus/leak.txt`).
     Raises CorpusError at once (not on first iteration) if the folder itself cannot be read.
     """
     root = Path(corpus_dir)
     _check_folder(root)
-    return _iter_articles(root)
+    return _iter_articles(root, None if outside_links else root.resolve())
 
 
-def load_corpus(corpus_dir: Path) -> tuple[list[Article], list[FileError]]:
+def load_corpus(corpus_dir: Path, *, outside_links: bool = False) -> tuple[list[Article], list[FileError]]:
     """All articles of the folder and all the errors met; raises CorpusError if the folder is unusable."""
     articles: list[Article] = []
     errors: list[FileError] = []
-    for item in iter_corpus(corpus_dir):
+    for item in iter_corpus(corpus_dir, outside_links=outside_links):
         if isinstance(item, Article):
             articles.append(item)
         else:
@@ -64,11 +68,21 @@ def _check_folder(root: Path) -> None:
         raise CorpusError(f"cannot read corpus folder {str(root)!r}: {exc.strerror or exc}") from None
 
 
-def _iter_articles(root: Path) -> Iterator[Article | FileError]:
+def links_outside(path: Path, inside: Path) -> bool:
+    """Whether `path` is a symbolic link whose target is not under the (resolved) folder `inside`."""
+    if not path.is_symlink():
+        return False
+    try:
+        return not path.resolve(strict=True).is_relative_to(inside)
+    except (OSError, RuntimeError):  # a dangling link or a loop: nothing under `inside` either
+        return True
+
+
+def _iter_articles(root: Path, inside: Path | None) -> Iterator[Article | FileError]:
     # id -> where it was first seen ("a.txt" or "b.jsonl:12"); a few bytes per article, even for 36k.
     seen: dict[str, str] = {}
     contested: set[str] = set()
-    for item in _walk(root, ""):
+    for item in _walk(root, "", inside):
         if isinstance(item, FileError):
             yield item
             continue
@@ -85,8 +99,9 @@ def _iter_articles(root: Path) -> Iterator[Article | FileError]:
             yield result
 
 
-def _walk(root: Path, rel_dir: str) -> Iterator[tuple[Path, str, str] | FileError]:
-    """Corpus files under root/rel_dir as (path, path relative to root, suffix), depth first by name."""
+def _walk(root: Path, rel_dir: str, inside: Path | None) -> Iterator[tuple[Path, str, str] | FileError]:
+    """Corpus files under root/rel_dir as (path, path relative to root, suffix), depth first by name; links
+    to files outside `inside` are errors (None: any link is followed)."""
     folder = root / rel_dir if rel_dir else root
     try:
         with os.scandir(folder) as scan:
@@ -101,13 +116,18 @@ def _walk(root: Path, rel_dir: str) -> Iterator[tuple[Path, str, str] | FileErro
         try:
             # Symlinked folders are not followed: a link back up would make the walk endless.
             if entry.is_dir(follow_symlinks=False):
-                yield from _walk(root, rel)
+                yield from _walk(root, rel, inside)
                 continue
             is_file = entry.is_file()
         except OSError:
             is_file = False
         suffix = corpus_suffix(entry.name)
-        if is_file and suffix:
+        if not suffix or not (is_file or entry.is_symlink()):
+            continue
+        if inside is not None and entry.is_symlink() and links_outside(Path(entry.path), inside):
+            # Not followed; and what an older version read through it is removed from the index.
+            yield FileError(rel, OUTSIDE_LINK, keeps_indexed=False)
+        elif is_file:
             yield Path(entry.path), rel, suffix
 
 

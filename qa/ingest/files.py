@@ -10,7 +10,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from qa.core.errors import ConflictError, InputError, StorageError
-from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES, corpus_suffix, read_single
+from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES, corpus_suffix, links_outside, read_single
 from qa.ingest.text import article_filename
 
 # Temporary files of API writes: dot-files (the corpus reader skips them) with a prefix of their own, so
@@ -53,7 +53,9 @@ def _named_after(corpus: Path, article_id: str) -> Iterator[str]:
 
 def file_id(corpus: Path, rel: str) -> str | None:
     """The id the single-article file `rel` holds (its front matter may name another than its stem), or None
-    when it cannot be read: such a file claims nothing."""
+    when it cannot be read: such a file claims nothing (nor does a link out of the corpus, never read)."""
+    if links_outside(corpus / rel, corpus.resolve()):
+        return None
     try:
         return read_single(corpus / rel, rel).id
     except (InputError, OSError):

@@ -12,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from qa.core.config import Settings
+from tests.api.fake_site import Site, open_site
 from tests.api.service import TOKEN, ThreadedServer, copy_tree, seed_corpus_source
 
 
@@ -93,3 +94,10 @@ def readonly_service(service: Service) -> Iterator[Service]:
 @pytest.fixture
 def client(service: Service) -> httpx.Client:
     return service.client
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    """A service of the test's own over the seed corpus, indexed with FakeEncoder (no model)."""
+    with open_site(tmp_path) as own:
+        yield own

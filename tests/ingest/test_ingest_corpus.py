@@ -99,6 +99,24 @@ def test_empty_corpus(tmp_path: Path) -> None:
     assert load_corpus(tmp_path) == ([], [])
 
 
+def test_links_to_files_outside_the_corpus_are_errors_never_read(tmp_path: Path) -> None:
+    corpus, secret = tmp_path / "corpus", tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:secret", encoding="utf-8")
+    write(corpus, "a.txt", "Un article.")
+    (corpus / "leak.txt").symlink_to(secret)
+    (corpus / "dangling.md").symlink_to(tmp_path / "nowhere.md")
+    (corpus / "alias.txt").symlink_to(corpus / "a.txt")  # inside: followed, and a second claim on nothing new
+    articles, errors = load_corpus(corpus)
+    assert sorted(a.id for a in articles) == ["a", "alias"]
+    assert all("secret" not in a.text for a in articles)
+    refused = {e.file: e for e in errors}
+    assert set(refused) == {"dangling.md", "leak.txt"}
+    assert all("outside the corpus folder" in e.error and not e.keeps_indexed for e in refused.values())
+    # On request (an archive linked in rather than copied), the link is read.
+    followed, _ = load_corpus(corpus, outside_links=True)
+    assert "leak" in {a.id for a in followed}
+
+
 def test_symlinked_folders_are_not_followed(tmp_path: Path) -> None:
     write(tmp_path, "a.txt", "Un article.")
     (tmp_path / "loop").symlink_to(tmp_path, target_is_directory=True)
