@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS
+from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, MAX_QUESTION_TOKENS, MAX_TITLE_CHARS, MAX_URL_CHARS
 
 ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
@@ -54,7 +54,10 @@ class AskRequest(BaseModel):
     )
 
     question: str = Field(
-        description=(f"The question, in French or English: not blank, at most {MAX_QUESTION_CHARS} characters."),
+        description=(
+            f"The question, in French or English: not blank, at most {MAX_QUESTION_CHARS} characters. Its first "
+            f"{MAX_QUESTION_TOKENS} tokens (some 500 characters) are embedded; keyword search reads all of it."
+        ),
         json_schema_extra={"minLength": 1, "maxLength": MAX_QUESTION_CHARS, "pattern": NOT_BLANK},
     )
     k: int = Field(

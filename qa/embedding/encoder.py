@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from qa.core.config import DEFAULT_MODEL
 from qa.core.errors import ModelError
+from qa.core.limits import MAX_QUESTION_TOKENS
 from qa.core.model import ModelInfo
 from qa.embedding.provision import Recipe, provision
 
@@ -167,8 +168,22 @@ class Encoder:
     # --- public -------------------------------------------------------------------------------------
 
     def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        """One L2-normalised float32 row per question, with the model's query prompt."""
-        return self._encode(texts, self.query_prompt, batch_size=32, progress=False)
+        """One L2-normalised float32 row per question, with the model's query prompt, from the question's first
+        MAX_QUESTION_TOKENS tokens: what a question costs is bounded whatever it holds."""
+        return self._encode(
+            [self.first_tokens(t, MAX_QUESTION_TOKENS) for t in texts], self.query_prompt, batch_size=32, progress=False
+        )
+
+    def first_tokens(self, text: str, count: int) -> str:
+        """The longest prefix of `text` that the model reads as at most `count` tokens (the text when it is shorter)."""
+        if not isinstance(text, str):
+            raise TypeError(f"texts must be strings, not {type(text).__name__}")
+        with self._tokenizer_lock:
+            enc = self._model.tokenizer(
+                text, add_special_tokens=False, return_offsets_mapping=True, truncation=True, max_length=count + 1
+            )
+        offsets = enc["offset_mapping"]
+        return text if len(offsets) <= count else text[: offsets[count - 1][1]]
 
     def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> NDArray[np.float32]:
         """One L2-normalised float32 row per passage, with the model's passage prompt."""

@@ -203,3 +203,23 @@ def test_import_is_light() -> None:
     code = f"import sys, qa.embedding.encoder, qa.embedding.provision; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_question_is_embedded_from_its_first_tokens_only(tiny: Encoder, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qa.core.limits import MAX_QUESTION_TOKENS
+
+    long = "le chat dort il pleut " * 400  # some 2,000 tokens: the cost of embedding it must not grow with it
+    widths: list[int] = []
+    forward = tiny._forward
+
+    def spy(features: dict[str, object]) -> dict[str, object]:
+        widths.append(int(features["input_ids"].shape[1]))  # type: ignore[attr-defined]
+        return forward(features)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tiny, "_forward", spy)
+    vec = tiny.embed_queries([long])
+    assert widths and max(widths) <= MAX_QUESTION_TOKENS + 4  # the cut question, its prompt and special tokens
+    head = tiny.first_tokens(long, MAX_QUESTION_TOKENS)
+    assert long.startswith(head) and 0 < len(head) < len(long)
+    np.testing.assert_allclose(vec, tiny.embed_queries([head]), atol=1e-6)
+    assert tiny.first_tokens("il pleut", MAX_QUESTION_TOKENS) == "il pleut"
