@@ -107,7 +107,7 @@ def ask(index: Path | None, k: int, mode: str, as_json: bool, question: str) -> 
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 def serve(corpus: Path | None, index: Path | None, host: str, port: int) -> None:
     """Start the HTTP service and its web page (indexes the corpus first if there is no index)."""
-    from qa.api.app import serve as run_server
+    from qa.api.serve import serve as run_server
 
     run_server(_settings(corpus_dir=corpus, index_dir=index), host=host, port=port)
 

@@ -107,6 +107,11 @@ class Engine:
         return self._snapshot[0]
 
     @property
+    def snapshot(self) -> tuple[Manifest, DenseIndex]:
+        """The generation served now, as loaded."""
+        return self._snapshot
+
+    @property
     def dense(self) -> DenseIndex:
         return self._snapshot[1]
 
@@ -144,6 +149,13 @@ class Engine:
             self._snapshot = (manifest, dense)
             self._manifest_key = key
         return True
+
+    def adopt(self, committed: Committed) -> None:
+        """Serve the generation a sync in this process just committed, without reading it back."""
+        with self._swap_lock:
+            if committed.manifest.generation > self._snapshot[0].generation:
+                self._snapshot = (committed.manifest, committed.dense)
+                self._manifest_key = committed.key
 
     # --- asking -------------------------------------------------------------------------------------------
     def embed_question(self, question: str) -> NDArray[np.float32]:

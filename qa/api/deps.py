@@ -1,4 +1,4 @@
-"""Request dependencies: the open Engine, the settings, a checked article id, and the write token."""
+"""Request dependencies: the open Engine, the ask gate, the settings, a checked article id, the write token."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Request, status
 
+from qa.api.gate import AskGate
+from qa.api.startup import Startup
 from qa.core.config import Settings
-from qa.core.errors import InputError
+from qa.core.errors import BusyError, InputError
 from qa.engine import Engine
 from qa.ingest import validate_article_id
 
@@ -25,11 +27,33 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
+def get_startup(request: Request) -> Startup | None:
+    """`qa serve`'s start in progress or done (None for an app given its Engine)."""
+    startup: Startup | None = getattr(request.app.state, "startup", None)
+    return startup
+
+
 def get_engine(request: Request) -> Engine:
     """The Engine opened at start-up (shared by every request; it is thread-safe)."""
     engine: Engine | None = getattr(request.app.state, "engine", None)
-    if engine is None:  # only between create_app and the end of the lifespan's start-up
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the service is starting: try again shortly")
+    if engine is None:  # between create_app and the moment the start-up can answer
+        startup = get_startup(request)
+        phase = startup.phase if startup is not None else "opening the index"
+        raise BusyError(f"the service is starting ({phase}): try again shortly", retry_after=2)
+    return engine
+
+
+def get_gate(request: Request) -> AskGate:
+    """The bound on questions answered at once."""
+    gate: AskGate = request.app.state.gate
+    return gate
+
+
+def writable_engine(engine: Annotated[Engine, Depends(get_engine)], request: Request) -> Engine:
+    """The Engine, once the start-up sync is over: a write meanwhile would wait for its lock, so it is told to retry."""
+    startup = get_startup(request)
+    if startup is not None and not startup.ready:
+        raise BusyError(f"the service is starting ({startup.phase}); writes are taken once it is done: retry shortly", 5)
     return engine
 
 
@@ -80,6 +104,9 @@ def require_writer(request: Request, settings: Annotated[Settings, Depends(get_s
 
 
 EngineDep = Annotated[Engine, Depends(get_engine)]
+WritableEngineDep = Annotated[Engine, Depends(writable_engine)]
+GateDep = Annotated[AskGate, Depends(get_gate)]
+StartupDep = Annotated[Startup | None, Depends(get_startup)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ArticleIdDep = Annotated[str, Depends(checked_article_id)]
 WriterDep = Depends(require_writer)

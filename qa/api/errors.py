@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
 from qa.core.errors import (
+    BusyError,
     ConflictError,
     CorpusError,
     IndexStateError,
@@ -29,6 +30,7 @@ logger = logging.getLogger("qa.api")
 
 # What each core error means over HTTP; the first match along the exception's class hierarchy wins.
 STATUS_OF: dict[type[QAError], int] = {
+    BusyError: 503,
     InputError: 422,
     ConflictError: 409,
     StorageError: 507,
@@ -101,7 +103,8 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
 
 async def qa_error_handler(request: Request, exc: Exception) -> JSONResponse:
     status = next((code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400)
-    return JSONResponse({"detail": str(exc)}, status_code=status)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, BusyError) else None
+    return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
 
 async def internal_error_handler(request: Request, exc: Exception) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""ASGI middleware: a request-body guard (size limit, UTF-8) and the page's security headers."""
+"""ASGI middleware: the Host allow-list, a request-body guard (size limit, UTF-8) and security headers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ PAGE_CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+# /docs (Swagger UI) likewise, but its widgets set inline styles.
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 # Over this many times the limit, a declared body is not drained before closing the connection.
 _LINGER_FACTOR = 16
@@ -98,8 +105,50 @@ class BodyGuard:
         await self.app(scope, replay, send)
 
 
+def host_name(header: str) -> str:
+    """The name in a Host header, without its port and brackets, lower-cased ("[::1]:8000" -> "::1")."""
+    value = header.strip().lower()
+    if value.startswith("["):
+        return value[1 : value.find("]")] if "]" in value else value
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(name: str, allowed: tuple[str, ...]) -> bool:
+    """Whether the name is in the list: exact names, "*.example.org" for its subdomains, "*" for any."""
+    for pattern in allowed:
+        if pattern == "*" or name == pattern or (pattern.startswith("*.") and name.endswith(pattern[1:])):
+            return True
+    return False
+
+
+class HostGuard:
+    """Answer 400 to a request whose Host header is not an allowed name: a page of another site whose DNS
+    name was rebound to this machine sends its own name, and cannot read the archive through the browser."""
+
+    def __init__(self, app: ASGIApp, allowed: tuple[str, ...]) -> None:
+        self.app = app
+        self.allowed = tuple(a.strip().lower() for a in allowed)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+        name = host_name(header)
+        if not host_allowed(name, self.allowed):
+            shown = header if len(header) <= 100 else header[:97] + "..."
+            await _send_json(
+                send,
+                400,
+                f"this server does not answer to the host {shown!r}: use one of {', '.join(self.allowed)} "
+                "(QA_ALLOWED_HOSTS on the server lists them)",
+            )
+            return
+        await self.app(scope, receive, send)
+
+
 class SecurityHeaders:
-    """Add nosniff and no-referrer to every response, and a strict CSP to the page and its assets."""
+    """Add nosniff and no-referrer to every response, and a strict CSP to the page, /docs and their assets."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -109,15 +158,16 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        is_page = path == "/" or path.startswith("/static/")
+        is_docs = path == "/docs" or path.startswith("/docs-assets/")
+        csp = PAGE_CSP if path == "/" or path.startswith("/static/") else DOCS_CSP if is_docs else None
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 headers.append((b"x-content-type-options", b"nosniff"))
                 headers.append((b"referrer-policy", b"no-referrer"))
-                if is_page:
-                    headers.append((b"content-security-policy", PAGE_CSP.encode()))
+                if csp is not None:
+                    headers.append((b"content-security-policy", csp.encode()))
                     headers.append((b"x-frame-options", b"DENY"))
                 message = {**message, "headers": headers}
             await send(message)

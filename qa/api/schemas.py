@@ -205,11 +205,22 @@ class AskResponse(BaseModel):
 class HealthResponse(BaseModel):
     """The service is up and its index is loaded."""
 
-    status: Literal["ok"] = Field(description="Always 'ok' when the service answers.")
+    status: Literal["ok", "syncing"] = Field(
+        description="'ok'; or 'syncing' while `qa serve` brings the index in line with the corpus folder at start-up: "
+        "questions are answered from the last committed index meanwhile, writes answer 503."
+    )
     articles: int = Field(description="Articles in the index.")
     chunks: int = Field(description="Passages (chunks) in the index.")
     model: str = Field(description="Name of the embedding model the index was built with.")
     generation: int | None = Field(None, description="Index generation being served: it grows with each commit.")
+
+
+class StartingResponse(BaseModel):
+    """The service is starting and cannot answer yet (503)."""
+
+    status: Literal["starting"] = Field(description="Always 'starting'.")
+    phase: str = Field(description="What it is doing, e.g. 'loading the model'.")
+    detail: str = Field(description="The same, said for a person, with when to retry.")
 
 
 class ArticleSummaryOut(BaseModel):

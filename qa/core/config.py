@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 # embeddinggemma-300m: PIAF test R@5 0.939 against e5-small's 0.898 in this pipeline, for about five times
 # the embedding time (eval/reports/tuning.md); QA_MODEL=multilingual-e5-small-q4 picks the fast one.
 DEFAULT_MODEL = "embeddinggemma-300m"
+
+
+def cpu_count() -> int:
+    """The CPUs this process may run on (its affinity, not the machine's count)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_cache_dir() -> Path:
@@ -28,8 +35,22 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     cache_dir: Path = Field(default_factory=default_cache_dir)
     # Origins allowed to call the API from a browser; closed unless configured.
-    cors_origins: list[str] = []
+    cors_origins: Annotated[list[str], NoDecode] = []
     max_body_bytes: int = 1_000_000
+    # Host header names the service answers to (QA_ALLOWED_HOSTS=a.example,b.example; "*" for any): a page of
+    # another site that rebinds its DNS name to this machine is refused. None: the loopback names when
+    # `qa serve` is bound to loopback, any host otherwise.
+    allowed_hosts: Annotated[list[str] | None, NoDecode] = None
+    # Questions answered at once (None: one per CPU), and how many may wait for a turn, for at most
+    # ask_wait seconds; past that a question gets 503 with Retry-After instead of slowing everyone down.
+    max_asks: int | None = Field(default=None, ge=1)
+    max_waiting_asks: int = Field(default=32, ge=0)
+    ask_wait: float = Field(default=10.0, gt=0)
+    # Seconds a connection may take to send a request's headers, and may stay silent inside its body;
+    # connections held open at once (the longest-idle one without a request is closed to make room).
+    header_timeout: float = Field(default=10.0, gt=0)
+    body_timeout: float = Field(default=10.0, gt=0)
+    max_connections: int = Field(default=1000, ge=1)
     # Follow symbolic links to files outside the corpus folder (an archive linked in rather than copied).
     # Off: a link such as corpus/leak.txt -> /etc/passwd must never be indexed and served.
     outside_links: bool = False
@@ -48,6 +69,19 @@ class Settings(BaseSettings):
     bf16: bool = False
     # Test hook: a writer pauses at this phase for a test to kill it (qa/index/faults.py).
     test_pause_at: str | None = None
+
+    @field_validator("allowed_hosts", "cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """QA_ALLOWED_HOSTS=a,b (or a JSON list): names, spaces around them dropped."""
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
 
     @field_validator("threads", "test_pause_at", mode="before")
     @classmethod

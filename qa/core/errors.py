@@ -31,3 +31,11 @@ class ConflictError(QAError):
 
 class StorageError(QAError):
     """The corpus folder or the index could not be written (a full disk, permissions); nothing was changed."""
+
+
+class BusyError(QAError):
+    """The service cannot take this request now (starting, or answering as many as it may): retry later."""
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -82,9 +82,11 @@ def sync_corpus(
     progress: bool = True,
     rebuild: bool = False,
     outside_links: bool = False,
+    loaded: tuple[Manifest, DenseIndex] | None = None,
 ) -> IndexReport:
     """Make the index match the corpus folder: embed new and changed articles, drop removed ones (and
-    follow links to files outside it only when `outside_links`).
+    follow links to files outside it only when `outside_links`). `loaded`: the committed generation, when the
+    caller has it in memory already (a service serving it), so that it is not read again.
 
     Memory: the corpus is streamed (twice when many articles changed: once to count them for the
     progress bar's ETA, once to index them), in batches of EMBED_BATCH chunks. What is held for the
@@ -100,7 +102,7 @@ def sync_corpus(
         remove_leftovers(corpus_dir)  # temporary files of API writes killed midway: never an article
         if rebuild:
             _clear_for_rebuild(index_dir)
-        writer = IndexWriter(index_dir, encoder)
+        writer = IndexWriter(index_dir, encoder, loaded=loaded)
         try:
             existing = writer.store.article_states()
             seen: set[str] = set()

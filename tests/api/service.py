@@ -47,7 +47,7 @@ def free_socket() -> socket.socket:
 
 
 def wait_healthy(url: str, deadline_s: float, proc: subprocess.Popen[bytes] | None = None) -> None:
-    """Poll GET /health until it answers 200; fail early if the process died."""
+    """Poll GET /health until it answers 200 with status "ok" (started, synced); fail early if the process died."""
     end = time.monotonic() + deadline_s
     last: object = None
     while time.monotonic() < end:
@@ -55,9 +55,9 @@ def wait_healthy(url: str, deadline_s: float, proc: subprocess.Popen[bytes] | No
             raise RuntimeError(f"the service exited with status {proc.returncode} before answering")
         try:
             res = httpx.get(f"{url}/health", timeout=5)
-            if res.status_code == 200:
+            if res.status_code == 200 and res.json().get("status") == "ok":
                 return
-            last = res.status_code
+            last = (res.status_code, res.text[:200])
         except httpx.HTTPError as exc:
             last = exc
         time.sleep(0.1)
@@ -67,11 +67,15 @@ def wait_healthy(url: str, deadline_s: float, proc: subprocess.Popen[bytes] | No
 class ThreadedServer:
     """uvicorn serving `app` from a thread on 127.0.0.1 (a free port), with start-up and shutdown."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, *, wait: bool = True) -> None:
+        self.wait = wait
         self._sock = free_socket()
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
+        from qa.api.serve import server_config
+
+        # The protocol, limits and timeouts `qa serve` runs with.
+        config = server_config(app, app.state.settings, log_level="warning", lifespan="on", timeout_graceful_shutdown=5)
         self.server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self.server.run, kwargs={"sockets": [self._sock]}, name=f"uvicorn-{self.port}", daemon=True
@@ -84,7 +88,8 @@ class ThreadedServer:
             if not self._thread.is_alive() or time.monotonic() > end:
                 raise RuntimeError("uvicorn did not start")
             time.sleep(0.02)
-        wait_healthy(self.url, 30)
+        if self.wait:
+            wait_healthy(self.url, 30)
         return self
 
     def __exit__(self, *_: object) -> None:

@@ -189,3 +189,13 @@ def test_the_page_fits_a_phone(browser: Any, service: Service, tmp_path: Path) -
         page.screenshot(path=str(tmp_path / "phone.png"))
     finally:
         context.close()
+
+
+def test_docs_work_under_their_csp(page: Any, service: Service) -> None:
+    """Swagger UI renders every endpoint with no script inline: the fixture fails on any CSP violation."""
+    from playwright.sync_api import expect
+
+    response = page.goto(f"{service.url}/docs")
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    expect(page.locator(".opblock-summary-path", has_text="/ask").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/articles/{article_id}").first).to_be_visible()

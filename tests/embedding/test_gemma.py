@@ -17,14 +17,19 @@ from . import synthetic
 
 
 def model_zip(extra: dict[str, bytes] | None = None) -> bytes:
+    """The same bytes at every call: entries carry a fixed time (writestr of a name stamps the current one,
+    which made two calls across a two-second tick differ)."""
+    members = {
+        "model_download/modules.json": b"[]",
+        "model_download/1_Pooling/config.json": b'{"pooling_mode_mean_tokens": true}',
+        "model_download/model.safetensors": bytes(range(256)) * 64,
+        "elsewhere/ignored.txt": b"not part of the model",
+        **(extra or {}),
+    }
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("model_download/modules.json", b"[]")
-        z.writestr("model_download/1_Pooling/config.json", b'{"pooling_mode_mean_tokens": true}')
-        z.writestr("model_download/model.safetensors", bytes(range(256)) * 64)
-        z.writestr("elsewhere/ignored.txt", b"not part of the model")
-        for name, data in (extra or {}).items():
-            z.writestr(name, data)
+        for name, data in members.items():
+            z.writestr(zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0)), data)
     return buf.getvalue()
 
 

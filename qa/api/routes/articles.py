@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from starlette.convertors import Convertor, register_url_convertor
 
-from qa.api.deps import ArticleIdDep, EngineDep, WriterDep
+from qa.api.deps import ArticleIdDep, EngineDep, WritableEngineDep, WriterDep
 from qa.api.schemas import ArticleOut, ArticleSummaryOut, ArticleWrite, ErrorResponse, ValidationErrorResponse
 from qa.core.errors import NotFoundError
 from qa.core.types import Article
@@ -47,6 +47,7 @@ _WRITE: dict[int | str, dict[str, Any]] = {
         "or record: the detail names it.",
     },
     413: {"model": ErrorResponse, "description": "The body is over the size limit."},
+    503: {"model": ErrorResponse, "description": "The service is starting: retry after `Retry-After` seconds."},
     507: {"model": ErrorResponse, "description": "The disk is full (or cannot be written): nothing was changed."},
 }
 
@@ -91,7 +92,7 @@ def get_article(article_id: ArticleIdDep, engine: EngineDep) -> ArticleOut:
         **_WRITE,
     },
 )
-def put_article(article_id: ArticleIdDep, body: ArticleWrite, engine: EngineDep, response: Response) -> ArticleOut:
+def put_article(article_id: ArticleIdDep, body: ArticleWrite, engine: WritableEngineDep, response: Response) -> ArticleOut:
     """Store the article in the corpus folder (as `<id>.md`) and index it before answering, so that
     `POST /ask` can cite it at once; it survives restarts and later `qa index` runs. Needs the token."""
     article = build_article(article_id, body.text, title=body.title, date=body.date, url=body.url)
@@ -112,7 +113,7 @@ def put_article(article_id: ArticleIdDep, body: ArticleWrite, engine: EngineDep,
     dependencies=[WriterDep],
     responses={**_NOT_FOUND, **_BAD_ID, **_WRITE},
 )
-def delete_article(article_id: ArticleIdDep, engine: EngineDep) -> Response:
+def delete_article(article_id: ArticleIdDep, engine: WritableEngineDep) -> Response:
     """Remove the article from the corpus folder and from the index: `POST /ask` never cites it again."""
     engine.delete_article(article_id)
     return Response(status_code=204)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
 
-from qa.api.deps import EngineDep
+from qa.api.deps import EngineDep, GateDep
 from qa.api.schemas import AskRequest, AskResponse, ErrorResponse, ValidationErrorResponse
 from qa.render import answer_to_dict
 
@@ -24,9 +25,15 @@ router = APIRouter(tags=["ask"])
             "model": ValidationErrorResponse,
             "description": "Missing, blank or over-long question; k out of 1..50; malformed JSON.",
         },
+        503: {
+            "model": ErrorResponse,
+            "description": "Starting, or answering as many questions as it may: retry after `Retry-After` seconds.",
+        },
     },
 )
-def ask(body: AskRequest, engine: EngineDep) -> dict[str, Any]:
+async def ask(body: AskRequest, engine: EngineDep, gate: GateDep) -> dict[str, Any]:
     """Answer the question with the sentence that answers it, quoted from the archive, and the cited
     passages; `answer` is null when the archive does not say."""
-    return answer_to_dict(engine.ask(body.question, body.k, mode=body.mode))
+    async with gate.turn():
+        answer = await run_in_threadpool(engine.ask, body.question, body.k, mode=body.mode)
+    return answer_to_dict(answer)
