@@ -1,8 +1,10 @@
 """Who may write and from where, checked on `qa serve` itself (a subprocess configured from the environment):
-the token is never logged, whatever the request did with it, and CORS opens to the configured origin only."""
+the token is never logged, whatever the request did with it, CORS opens to the configured origin only, only
+loopback Host names are answered; and the port answers "starting" before the service is ready."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,24 @@ SECRET = "tok-9f3b1c77e2a54d08-never-logged"
 WRONG = "wrong-4c1d9e2b-never-logged-either"
 ALLOWED = "https://allowed.example"
 OTHER = "https://elsewhere.example"
+# What /health answered while `qa serve` started, in order (a connection refused is "refused").
+STARTING: list[str] = []
+
+
+def watch_start(url: str, proc: ServeProcess, deadline_s: float) -> None:
+    """Poll /health from the moment `qa serve` is launched until it says ok, noting each answer."""
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end and proc.proc.poll() is None:
+        try:
+            res = httpx.get(f"{url}/health", timeout=5)
+            seen = f"{res.status_code} {res.json().get('status')}"
+        except httpx.HTTPError:
+            seen = "refused"
+        if not STARTING or STARTING[-1] != seen:
+            STARTING.append(seen)
+        if seen == "200 ok":
+            return
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +49,7 @@ def served(tmp_path_factory: pytest.TempPathFactory, seed_index: tuple[Path, Pat
     corpus, index = fresh_copy(seed_index, base)
     proc = start_qa_serve(corpus, index, base / "serve.log", token=SECRET, extra_env={"QA_CORS_ORIGINS": f'["{ALLOWED}"]'})
     try:
+        watch_start(proc.url, proc, 600)
         wait_healthy(proc.url, 600, proc.proc)
         yield proc
     finally:
@@ -62,7 +83,25 @@ def test_health_answers_head_as_monitors_send_it(served: ServeProcess) -> None:
     assert res.status_code == 200 and res.content == b""
 
 
-def test_the_token_is_never_logged(served: ServeProcess) -> None:
+def test_the_port_answers_starting_while_the_model_loads(served: ServeProcess) -> None:
+    # It used to open only after loading the model and syncing the corpus: "refused" until "200 ok".
+    assert "503 starting" in STARTING and STARTING[-1] == "200 ok", STARTING
+
+
+def test_only_loopback_host_names_are_answered(served: ServeProcess) -> None:
+    port = httpx.URL(served.url).port
+    rebound = httpx.get(f"{served.url}/articles", headers={"Host": f"rebound.example:{port}"}, timeout=30)
+    assert rebound.status_code == 400 and "QA_ALLOWED_HOSTS" in rebound.json()["detail"]
+    assert httpx.get(f"{served.url}/articles", headers={"Host": f"localhost:{port}"}, timeout=30).status_code == 200
+
+
+def test_a_question_of_2000_cjk_characters_is_answered(served: ServeProcess) -> None:
+    question = "".join(chr(0x4E00 + (i * 7919) % 20000) for i in range(2000))
+    res = httpx.post(f"{served.url}/ask", json={"question": question}, timeout=120)
+    assert res.status_code == 200, res.text
+
+
+def test_the_token_is_never_logged(served: ServeProcess) -> None:  # last: it stops the service to read its log
     """Runs last in this module: it stops the service to read everything it wrote."""
     url = served.url
     good = {"Authorization": f"Bearer {SECRET}"}
