@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sqlite3
 import threading
@@ -20,6 +21,7 @@ from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article
 from qa.index.dense import DenseIndex
 from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
+from qa.index.prepare import Prepared, VectorRow, embed_missing, prepare
 from qa.index.snapshot import file_identity, load_snapshot
 from qa.index.store import ArticleSummary, Store
 from qa.index.sync import Committed
@@ -215,11 +217,14 @@ class Engine:
         if source and corpus_suffix(source) not in SINGLE_ARTICLE_SUFFIXES:
             raise ConflictError(f"article {article_id!r} is a record of {source}, which holds several articles: edit that file")
 
-    def _apply(self, upserts: list[Article], removals: list[str]) -> None:
-        """Index these changes and commit a generation; the caller holds both locks."""
+    def _apply(self, removals: list[str], prepared: tuple[Prepared, list[VectorRow]] | None = None) -> None:
+        """Index an article prepared and embedded beforehand, or these removals, and commit a generation; the
+        caller holds both locks."""
         writer = IndexWriter(self.index_dir, self.encoder, loaded=self._snapshot)
         try:
-            writer.apply(upserts, removals)
+            if prepared is not None:
+                writer.apply_prepared(*prepared)
+            writer.apply([], removals)
             manifest = writer.commit()
             with self._swap_lock:
                 self._snapshot = (manifest, writer.dense)
@@ -246,11 +251,15 @@ class Engine:
         Atomic per article: under the writer lock, the text goes to a unique temporary file (flushed), the
         index commits it, and only then does the file replace `<id>.md` (and the file it came from, if
         another, is removed). Any failure before that leaves the corpus and the index as they were.
+        The article is chunked and embedded before the lock is taken, so that a long text (minutes of
+        embedding) holds up no other writer: under the lock it is only stored.
         """
         from qa.ingest import article_to_markdown
 
         corpus = self.settings.corpus_dir
         corpus.mkdir(parents=True, exist_ok=True)
+        prepared = prepare(article)
+        vectors = embed_missing(self.encoder, self.store, prepared.chunks)
         with self._locked():
             existing = self.store.get_article(article.id)
             source = existing.source if existing else None
@@ -268,7 +277,7 @@ class Engine:
             tmp = write_temp(corpus, article.id, article_to_markdown(article))
             try:
                 stored = Article(article.id, article.text, article.title, article.date, article.url, article.lang, rel)
-                self._apply([stored], [])
+                self._apply([], (dataclasses.replace(prepared, article=stored), vectors))
                 os.replace(tmp, target)
             except BaseException:
                 tmp.unlink(missing_ok=True)
@@ -289,7 +298,7 @@ class Engine:
             files = claimants(corpus, article_id, existing.source) if corpus.is_dir() else []
             moved = set_aside(corpus, files, article_id)
             try:
-                self._apply([], [article_id])
+                self._apply([article_id])
             except BaseException:
                 put_back(moved)
                 raise

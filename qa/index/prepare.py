@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,15 +35,23 @@ def embedded_spans(chunk: Chunk) -> list[tuple[int, int]]:
     return [(s.start - chunk.start, s.end - chunk.start) for s in spans]
 
 
-def embed_missing(encoder: Encoder, store: Store, chunks: Sequence[Chunk]) -> list[VectorRow]:
-    """Vectors (and sentence vectors) of the chunks whose content is not cached yet, each distinct text once."""
+def embed_missing(
+    encoder: Encoder, store: Store, chunks: Sequence[Chunk], known: Mapping[str, VectorRow] | None = None
+) -> list[VectorRow]:
+    """Vectors (and sentence vectors) of the chunks whose content is not stored yet, each distinct text once;
+    those in `known` (embedded beforehand, outside the writer lock) are taken from there instead."""
     by_hash: dict[str, Chunk] = {}
     for c in chunks:
         by_hash.setdefault(c.content_hash, c)
     absent = store.missing_vectors(by_hash)
-    missing = [c for h, c in by_hash.items() if h in absent]
+    given = [known[h] for h in absent if known is not None and h in known]
+    missing = [c for h, c in by_hash.items() if h in absent and (known is None or h not in known)]
     if not missing:
-        return []
+        return given
+    return given + _embed(encoder, missing)
+
+
+def _embed(encoder: Encoder, missing: Sequence[Chunk]) -> list[VectorRow]:
     pause_point("embedding")
     with_spans = getattr(encoder, "embed_passages_with_spans", None)
     texts = [c.text for c in missing]
@@ -66,6 +74,12 @@ class Prepared:
     terms: list[str]
 
 
+def prepare(article: Article) -> Prepared:
+    """The article chunked, and each chunk's lexical terms."""
+    chunks = chunk_article(article)
+    return Prepared(article, chunks, [" ".join(analyze(c.text)) for c in chunks])
+
+
 Slot = list[Prepared] | BaseException | None
 
 
@@ -83,9 +97,9 @@ def prepared_batches(articles: Iterable[Article]) -> Iterator[list[Prepared]]:
             for article in articles:
                 if stop.is_set():
                     return
-                chunks = chunk_article(article)
-                batch.append(Prepared(article, chunks, [" ".join(analyze(c.text)) for c in chunks]))
-                pending += len(chunks)
+                prepared = prepare(article)
+                batch.append(prepared)
+                pending += len(prepared.chunks)
                 if pending >= EMBED_BATCH:
                     _put(out, batch, stop)
                     batch, pending = [], 0

@@ -6,7 +6,7 @@ import contextlib
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,7 +34,7 @@ from qa.index.manifest import (
     remove_stale_files,
     write_manifest,
 )
-from qa.index.prepare import embed_missing, prepared_batches
+from qa.index.prepare import Prepared, VectorRow, embed_missing, prepared_batches
 from qa.index.store import Store
 
 if TYPE_CHECKING:
@@ -169,18 +169,8 @@ class IndexWriter:
             # The model runs outside the transaction; its vectors are stored with their chunks, in one
             # commit: a kill loses at most this batch and never leaves half of it.
             vectors = embed_missing(self.encoder, self.store, [c for p in batch for c in p.chunks])
-            with self.store.transaction() as con:
-                self.store.put_vectors(vectors, con)
-                embedded += len(vectors)
-                self._start_change(con)
-                for p in batch:
-                    # The old chunks' hashes are read before they go: a vector nobody cites any more is dropped.
-                    old, old_hashes = self.store.delete_article(con, p.article.id)
-                    self._remove_chunks(old)
-                    new = self.store.insert_article(con, p.article, p.chunks, p.terms)
-                    self._added.update(new)
-                    written += len(new)
-                    self.store.drop_unreferenced_vectors(con, old_hashes)
+            written += self._store(batch, vectors)
+            embedded += len(vectors)
             pause_point("stored")
             on_article(len(batch))
 
@@ -193,6 +183,28 @@ class IndexWriter:
                     self.store.drop_unreferenced_vectors(con, old_hashes)
                     self._remove_chunks(old)
         return embedded, written
+
+    def apply_prepared(self, prepared: Prepared, known: Sequence[VectorRow]) -> int:
+        """Replace or add one article chunked and embedded beforehand (outside the writer lock, which is then
+        held only to store it); a vector missing from `known` is embedded here. Returns chunks written."""
+        vectors = embed_missing(self.encoder, self.store, prepared.chunks, {row[0]: row for row in known})
+        return self._store([prepared], vectors)
+
+    def _store(self, batch: Sequence[Prepared], vectors: Sequence[VectorRow]) -> int:
+        """The batch's articles and vectors in one transaction, replacing what the ids held; chunks written."""
+        written = 0
+        with self.store.transaction() as con:
+            self.store.put_vectors(vectors, con)
+            self._start_change(con)
+            for p in batch:
+                # The old chunks' hashes are read before they go: a vector nobody cites any more is dropped.
+                old, old_hashes = self.store.delete_article(con, p.article.id)
+                self._remove_chunks(old)
+                new = self.store.insert_article(con, p.article, p.chunks, p.terms)
+                self._added.update(new)
+                written += len(new)
+                self.store.drop_unreferenced_vectors(con, old_hashes)
+        return written
 
     def set_sources(self, moved: dict[str, str | None]) -> None:
         """Record the file an unchanged article now lives in (it moved): no re-embedding, no new generation."""

@@ -56,13 +56,13 @@ class Site:
 
 
 @contextlib.contextmanager
-def open_site(root: Path, **overrides: Any) -> Iterator[Site]:
-    """A Site under `root`, its settings given these overrides."""
+def open_site(root: Path, encoder: FakeEncoder | None = None, **overrides: Any) -> Iterator[Site]:
+    """A Site under `root` (its model `encoder`, FakeEncoder by default), its settings given these overrides."""
     from qa.api.app import create_app
 
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(SEEDS, corpus)
-    encoder = FakeEncoder()
+    encoder = encoder or FakeEncoder()
     sync_corpus(corpus, index, encoder, progress=False)
     settings = Settings(corpus_dir=corpus, index_dir=index, api_token=TOKEN, **overrides)
     engine = Engine.open(settings, encoder)

@@ -9,14 +9,19 @@ from __future__ import annotations
 import errno
 import os
 import threading
+from collections.abc import Sequence
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 
 from qa.engine import Engine
 from qa.index.sync import sync_corpus
 from qa.ingest.files import TEMP_PREFIX
-from tests.api.fake_site import AUTH, Site
+from tests.api.fake_site import AUTH, Site, open_site
+from tests.api.service import SEED_ARTICLE as SEED_ID
+from tests.conftest import FakeEncoder
 
 
 def _together(calls: list[tuple[str, str | None]], site: Site) -> list[int]:
@@ -123,3 +128,38 @@ def test_non_questions_and_invisible_articles_are_refused_over_http(site: Site) 
     res = site.put("ghost", "\u200b\u200c\u2060")
     assert res.status_code == 422 and "no visible character" in res.text, res.text
     assert not (site.corpus / "ghost.md").exists()
+
+
+class HeldEncoder(FakeEncoder):
+    """FakeEncoder that, for a text holding 'motlent', waits until `release` is set: a PUT that embeds for
+    as long as the test wants (as 100,000 tiny lines did, 100 s of it under the writer lock)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embedding = threading.Event()
+        self.release = threading.Event()
+
+    def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        if any("motlent" in t for t in texts):
+            self.embedding.set()
+            assert self.release.wait(60), "never released"
+        return super().embed_passages(texts, batch_size=batch_size, progress=progress)
+
+
+def test_a_long_embedding_does_not_hold_up_other_writers(tmp_path: Path) -> None:
+    encoder = HeldEncoder()
+    with open_site(tmp_path, encoder, lock_timeout=2) as site:
+        slow: list[httpx.Response] = []
+        writer = threading.Thread(target=lambda: slow.append(site.put("lent", "Un très long texte, motlent.")))
+        writer.start()
+        try:
+            assert encoder.embedding.wait(30)
+            # Meanwhile another article is written, and the first one deleted, without waiting for it.
+            assert site.put("rapide", "Un texte court, motrapide.").status_code == 201
+            assert site.delete(SEED_ID).status_code == 204
+        finally:
+            encoder.release.set()
+            writer.join(60)
+        assert slow and slow[0].status_code == 201, slow
+        assert site.assert_agree("lent") == "Un très long texte, motlent."
+        assert site.assert_agree("rapide") == "Un texte court, motrapide."
