@@ -2,6 +2,12 @@
 
     python3 eval/load.py                  # throwaway copy of ./corpus (and ./index), its own `qa serve`
     python3 eval/load.py --url http://127.0.0.1:8000 --no-reindex
+    python3 eval/load.py --hostile --no-reindex   # steady, then the same clients beside hostile traffic
+
+With --hostile a phase runs the same normal clients beside long questions (2,000 characters), 2,000 idle
+connections and writers racing on three ids (eval/hostile.py); it reports the normal clients' p50/p95 and
+errors with and without them (target: p95 at most 3 times, no error) and checks that no article was lost
+or corrupted.
 
 Loopback only, bounded in time (every phase has a hard cap, every request a timeout) and in count
 (--max-requests per phase); it stops by itself. Prints, per phase, the requests, errors (any non-2xx answer
@@ -34,6 +40,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # eval/hostile.py beside it, also when imported by path
+from hostile import Hostile, article_texts, check_articles
 
 REPO = Path(__file__).resolve().parent.parent
 REPORTS = REPO / "eval" / "reports"
@@ -265,10 +274,15 @@ def free_port() -> int:
         return port
 
 
+# The token of the service this script starts (writes of the hostile phase): never a real secret.
+LOAD_TOKEN = "load-test-token-" + os.urandom(8).hex()
+
+
 def _child_env() -> dict[str, str]:
     # The service and `qa index` get their folders from flags, not from whatever QA_* the caller has set.
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_") or k in ("QA_CACHE_DIR", "QA_MODEL")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["QA_API_TOKEN"] = LOAD_TOKEN
     return env
 
 
@@ -444,7 +458,7 @@ def write_chart(path: Path, phases: Sequence[Phase], title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(11, 5.5), dpi=110)
-    colours = {"steady": "#1f77b4", "reindex": "#d62728"}
+    colours = {"steady": "#1f77b4", "reindex": "#d62728", "hostile": "#9467bd"}
     for phase in phases:
         ok = [s for s in phase.samples if s.error is None]
         bad = [s for s in phase.samples if s.error is not None]
@@ -491,6 +505,49 @@ def write_chart(path: Path, phases: Sequence[Phase], title: str) -> None:
     plt.close(fig)
 
 
+# --- the hostile phase --------------------------------------------------------------------------------------------
+P95_BOUND = 3.0  # the normal clients' p95 beside hostile traffic, at most this many times their p95 alone
+
+
+def hostile_phase(url: str, questions: Sequence[str], args: argparse.Namespace, t0: float, corpus: Path | None) -> Phase:
+    """The normal clients for --seconds beside long questions, idle connections and racing writers; then the check."""
+    token = args.token if args.url else LOAD_TOKEN
+    before = article_texts(url)
+    hostile = Hostile(url, token, idle_connections=args.idle, timeout=args.timeout)
+    print(
+        f"hostile: {hostile.long_clients} long-question clients, {hostile.idle_connections} idle connections, "
+        f"{hostile.writers} writers on {len(hostile.ids)} ids, beside {args.clients} normal clients ...",
+        flush=True,
+    )
+    hostile.start()
+    try:
+        phase = run_phase(
+            "hostile", url, questions, clients=args.clients, seconds=args.seconds, t0=t0,
+            max_requests=args.max_requests, timeout=args.timeout,
+        )  # fmt: skip
+    finally:
+        traffic = hostile.finish()
+    phase.extra["hostile_traffic"] = traffic
+    phase.extra["articles"] = check_articles(url, corpus, hostile.ids, hostile.versions, before)
+    return phase
+
+
+def hostile_verdict(alone: Phase, beside: Phase) -> dict[str, Any]:
+    """Whether the target held: normal p95 beside hostile traffic within P95_BOUND times alone, no error, nothing lost."""
+    a, b = alone.summary(), beside.summary()
+    ratio = (b["p95_ms"] or math.inf) / max(a["p95_ms"] or math.inf, 1e-9)
+    problems = beside.extra["articles"]["problems"]
+    held = ratio <= P95_BOUND and b["errors"] == 0 and not problems
+    said = (
+        f"normal clients: p95 {a['p95_ms']} ms alone, {b['p95_ms']} ms beside hostile traffic ({ratio:.2f}x, bound "
+        f"{P95_BOUND:g}x); {b['errors']} errors; {len(problems)} articles lost or corrupted"
+        + (f" ({'; '.join(problems[:3])})" if problems else "")
+        + f"; hostile traffic got {beside.extra['hostile_traffic']}"
+    )
+    beside.extra["verdict"] = {"p95_ratio": round(ratio, 2), "bound": P95_BOUND, "held": held}
+    return {"held": held, "said": said}
+
+
 # --- the command ---------------------------------------------------------------------------------------------------
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -510,7 +567,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--timeout", type=float, default=60.0, help="per request: slower counts as an error")
     p.add_argument("--start-timeout", type=float, default=900.0, help="for `qa serve` to answer (model load, first index)")
     p.add_argument("--gold", type=Path, default=GOLD, help="questions (JSON lines with 'question'); built-in list if absent")
-    p.add_argument("--no-reindex", action="store_true", help="only the first phase")
+    p.add_argument("--no-reindex", action="store_true", help="no phase with `qa index` running")
+    p.add_argument("--hostile", action="store_true", help="a phase beside hostile traffic (eval/hostile.py)")
+    p.add_argument("--token", help="with --url and --hostile: the service's QA_API_TOKEN, for the hostile writes")
+    p.add_argument("--idle", type=int, default=2000, help="idle connections held in the hostile phase")
     p.add_argument("--out", type=Path, default=REPORTS, help="where load.json and load.png go")
     p.add_argument("--keep", action="store_true", help="keep the throwaway folder (its path is printed)")
     args = p.parse_args(argv)
@@ -577,6 +637,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             ]
             print(describe(phases[0]), flush=True)
+            if args.hostile:
+                hostile = hostile_phase(url, questions, args, t0, None if args.url else corpus)
+                phases.append(hostile)
+                print(describe(hostile), flush=True)
+                print(hostile_verdict(phases[0], hostile)["said"], flush=True)
             if not args.no_reindex:
                 print(f"qa index is adding {len(records)} OrangeSum articles while the clients ask ...", flush=True)
                 phases.append(
@@ -595,8 +660,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         log=work / "index.log",
                     )
                 )
-                print(describe(phases[1]), flush=True)
-                ix = phases[1].extra["index"]
+                print(describe(phases[-1]), flush=True)
+                ix = phases[-1].extra["index"]
                 print(
                     f"qa index: {ix['seconds']} s, exit {ix['returncode']}, articles {ix['articles_before']} -> "
                     f"{ix['articles_after']}, service on the new index at {ix['service_loaded_at_s']} s"
@@ -604,7 +669,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     flush=True,
                 )
             meta["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-        json_path, png_path = args.out / "load.json", args.out / "load.png"
+        stem = "load-hostile" if args.hostile else "load"
+        json_path, png_path = args.out / f"{stem}.json", args.out / f"{stem}.png"
         write_report(json_path, meta, phases)
         summaries = [p.summary() for p in phases]
         title = " | ".join(
@@ -614,8 +680,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_chart(png_path, phases, f"{args.clients} clients on {os.cpu_count()} CPUs — {title}")
         print(f"wrote {json_path} and {png_path}")
         failed = sum(s["errors"] for s in summaries) > 0
+        if args.hostile:
+            failed = failed or not hostile_verdict(phases[0], phases[1])["held"]
         if not args.no_reindex:
-            ix = phases[1].extra["index"]
+            ix = phases[-1].extra["index"]
             failed = (
                 failed
                 or ix["returncode"] != 0

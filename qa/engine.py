@@ -14,7 +14,7 @@ from qa.answering.abstention import Bars, bars_for
 from qa.answering.answer import Decision, compose_answer, decide
 from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
-from qa.core.config import Settings
+from qa.core.config import Settings, cpu_count
 from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
 from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
@@ -78,6 +78,12 @@ class Engine:
         # Replaced whole, never mutated: a request keeps the snapshot it started with.
         self._snapshot = (manifest, dense)
         self._write_lock = threading.Lock()
+        # The CPU's turns: questions answered, articles embedded and commits, so many at once. More only
+        # slows each; and a stream of writes must not take the CPU from the questions (eval/load.py --hostile).
+        turns = settings.max_asks or cpu_count()
+        self._cpu = threading.Semaphore(turns)
+        # Writes take at most half the turns (one at least): however many writers, questions keep the rest.
+        self._write_turns = threading.Semaphore(max(1, turns // 2))
         # Guards the swap of _snapshot, so that a refresh never puts back an older generation than a write made.
         self._swap_lock = threading.Lock()
         self._manifest_key = key if key is not None else self._key()
@@ -188,8 +194,9 @@ class Engine:
     def ask(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> Answer:
         """Answer one question from the index, citing the passages it rests on."""
         query = analyse(check_question(question, k))
-        qvec = self.embed_question(query.text)
-        return compose_answer(self.decide(query, qvec, self.retrieve(query, qvec, k, mode=mode)))
+        with self._cpu:
+            qvec = self.embed_question(query.text)
+            return compose_answer(self.decide(query, qvec, self.retrieve(query, qvec, k, mode=mode)))
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:
@@ -220,23 +227,30 @@ class Engine:
     def _apply(self, removals: list[str], prepared: tuple[Prepared, list[VectorRow]] | None = None) -> None:
         """Index an article prepared and embedded beforehand, or these removals, and commit a generation; the
         caller holds both locks."""
-        writer = IndexWriter(self.index_dir, self.encoder, loaded=self._snapshot)
-        try:
-            if prepared is not None:
-                writer.apply_prepared(*prepared)
-            writer.apply([], removals)
-            manifest = writer.commit()
-            with self._swap_lock:
-                self._snapshot = (manifest, writer.dense)
-                self._manifest_key = self._key()
-        except OSError as exc:
-            raise storage_error(exc, "cannot write the index") from None
-        except sqlite3.OperationalError as exc:
-            if "full" in str(exc):
-                raise StorageError("cannot write the index: the disk is full; nothing was changed") from None
-            raise
-        finally:
-            writer.close()
+        with self._write_turn():
+            writer = IndexWriter(self.index_dir, self.encoder, loaded=self._snapshot)
+            try:
+                if prepared is not None:
+                    writer.apply_prepared(*prepared)
+                writer.apply([], removals)
+                manifest = writer.commit()
+                with self._swap_lock:
+                    self._snapshot = (manifest, writer.dense)
+                    self._manifest_key = self._key()
+            except OSError as exc:
+                raise storage_error(exc, "cannot write the index") from None
+            except sqlite3.OperationalError as exc:
+                if "full" in str(exc):
+                    raise StorageError("cannot write the index: the disk is full; nothing was changed") from None
+                raise
+            finally:
+                writer.close()
+
+    @contextlib.contextmanager
+    def _write_turn(self) -> Iterator[None]:
+        """A CPU turn for a write, among the writes' share (always taken in this order: no deadlock)."""
+        with self._write_turns, self._cpu:
+            yield
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -258,8 +272,9 @@ class Engine:
 
         corpus = self.settings.corpus_dir
         corpus.mkdir(parents=True, exist_ok=True)
-        prepared = prepare(article)
-        vectors = embed_missing(self.encoder, self.store, prepared.chunks)
+        with self._write_turn():
+            prepared = prepare(article)
+            vectors = embed_missing(self.encoder, self.store, prepared.chunks)
         with self._locked():
             existing = self.store.get_article(article.id)
             source = existing.source if existing else None

@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     # another site that rebinds its DNS name to this machine is refused. None: the loopback names when
     # `qa serve` is bound to loopback, any host otherwise.
     allowed_hosts: Annotated[list[str] | None, NoDecode] = None
-    # Questions answered at once (None: one per CPU), and how many may wait for a turn, for at most
-    # ask_wait seconds; past that a question gets 503 with Retry-After instead of slowing everyone down.
+    # CPU turns (None: one per CPU): questions answered, and articles embedded or committed, at once. Past
+    # them max_waiting_asks questions wait a turn for at most ask_wait seconds; any other gets 503 with
+    # Retry-After instead of slowing everyone down.
     max_asks: int | None = Field(default=None, ge=1)
     max_waiting_asks: int = Field(default=32, ge=0)
     ask_wait: float = Field(default=10.0, gt=0)

@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from tests.api.conftest import Service
+from tests.api.fake_site import Site
 from tests.api.service import REPO
 
 
@@ -65,3 +66,30 @@ def test_eight_clients_for_a_few_seconds_get_no_errors(service: Service) -> None
     assert summary["requests"] >= 8, summary
     assert summary["errors"] == 0, summary["error_kinds"]
     assert {s.status for s in phase.samples} == {200}
+
+
+def test_the_hostile_verdict_holds_only_within_the_bound_with_no_error_and_nothing_lost() -> None:
+    def phase(name: str, latency: float, error: str | None = None, problems: list[str] | None = None) -> object:
+        p = load.Phase(name, start=0.0, end=1.0)
+        p.samples = [load.Sample(0.1, latency, 200 if error is None else 500, error)]
+        p.extra.update(articles={"problems": problems or []}, hostile_traffic={})
+        return p
+
+    alone = phase("steady", 1.0)
+    assert load.hostile_verdict(alone, phase("hostile", 2.9))["held"]
+    assert not load.hostile_verdict(alone, phase("hostile", 3.1))["held"]
+    assert not load.hostile_verdict(alone, phase("hostile", 1.0, error="HTTP 500"))["held"]
+    assert not load.hostile_verdict(alone, phase("hostile", 1.0, problems=["x: lost"]))["held"]
+
+
+def test_the_article_check_finds_a_lost_or_foreign_version(site: Site) -> None:
+    from hostile import article_texts, check_articles
+
+    before = article_texts(str(site.client.base_url))
+    assert site.put("hostile-0", "Version écrite, mothostile-0.").status_code == 201
+    ids, url = ["hostile-0", "hostile-1"], str(site.client.base_url)
+    assert check_articles(url, site.corpus, ids, {"Version écrite, mothostile-0."}, before)["problems"] == []
+    assert check_articles(url, site.corpus, ids, {"Une autre version."}, before)["problems"]  # no client wrote it
+    (site.corpus / "hostile-0.md").unlink()  # the file gone, the index still holding it: the next `qa index` loses it
+    lost = check_articles(url, site.corpus, ids, {"Version écrite, mothostile-0."}, before)["problems"]
+    assert lost == ["hostile-0: the corpus file and the index disagree"]

@@ -148,7 +148,7 @@ class HeldEncoder(FakeEncoder):
 
 def test_a_long_embedding_does_not_hold_up_other_writers(tmp_path: Path) -> None:
     encoder = HeldEncoder()
-    with open_site(tmp_path, encoder, lock_timeout=2) as site:
+    with open_site(tmp_path, encoder, lock_timeout=2, max_asks=4) as site:  # a CPU turn for each write
         slow: list[httpx.Response] = []
         writer = threading.Thread(target=lambda: slow.append(site.put("lent", "Un très long texte, motlent.")))
         writer.start()
