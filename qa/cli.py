@@ -12,7 +12,7 @@ import click
 
 from qa.core.config import Settings
 from qa.core.errors import QAError
-from qa.core.limits import DEFAULT_K, MAX_K
+from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_TIMELINE
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,6 +101,34 @@ def ask(index: Path | None, k: int, mode: str, as_json: bool, question: str) -> 
 
 
 @cli.command()
+@index_option
+@click.option("--from", "date_from", metavar="YYYY[-MM[-DD]]", help="First day of the period (event dates).")
+@click.option("--to", "date_to", metavar="YYYY[-MM[-DD]]", help="Last day of the period (event dates).")
+@click.option("--limit", type=click.IntRange(1, MAX_TIMELINE), default=DEFAULT_TIMELINE, show_default=True)
+@json_option
+@click.argument("query", required=False)
+def timeline(
+    index: Path | None, date_from: str | None, date_to: str | None, limit: int, as_json: bool, query: str | None
+) -> None:
+    """The events the archive reports, in date order, each dated by the text (not the publication) and cited
+    to its sentence; with QUERY, only those about it. Needs no model."""
+    from qa.index.manifest import STORE, read_manifest
+    from qa.index.store import Store
+    from qa.render import event_to_dict, timeline_to_text
+    from qa.timeline.events import archive_events, select_events
+
+    settings = _settings(index_dir=index)
+    select_events([], date_from=date_from, date_to=date_to, limit=limit)  # a bad period is said before any reading
+    read_manifest(settings.index_dir)  # "no index at ...", said plainly
+    events = archive_events(Store(settings.index_dir / STORE).iter_articles())
+    chosen = select_events(events, query=query, date_from=date_from, date_to=date_to, limit=limit)
+    if as_json:
+        _print_json({"events": [event_to_dict(e) for e in chosen]})
+    else:
+        click.echo(timeline_to_text(chosen))
+
+
+@cli.command()
 @corpus_option
 @index_option
 @click.option("--host", default="127.0.0.1", show_default=True)
@@ -115,10 +143,21 @@ def serve(corpus: Path | None, index: Path | None, host: str, port: int) -> None
 @cli.command(name="eval")
 @index_option
 @click.option("--gold", type=click.Path(path_type=Path), help="Gold questions (JSON lines) [eval/gold.jsonl].")
+@click.option(
+    "--timeline",
+    "timeline_gold",
+    type=click.Path(path_type=Path),
+    help="Instead, score the timeline against this gold timeline (e.g. eval/timeline_seeds.jsonl).",
+)
 @json_option
-def eval_(index: Path | None, gold: Path | None, as_json: bool) -> None:
-    """Run the gold questions and print retrieval, answer and latency metrics."""
-    from qa.evaluation.cli import run_eval_command
+def eval_(index: Path | None, gold: Path | None, timeline_gold: Path | None, as_json: bool) -> None:
+    """Run the gold questions and print retrieval, answer and latency metrics (or, with --timeline, the
+    timeline's date and event precision, recall and F1)."""
+    from qa.evaluation.cli import run_eval_command, run_timeline_eval
+
+    if timeline_gold is not None:
+        run_timeline_eval(_settings(index_dir=index), timeline_gold, as_json=as_json)
+        return
 
     run_eval_command(_settings(index_dir=index), gold=gold, as_json=as_json)
 

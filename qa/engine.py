@@ -16,9 +16,9 @@ from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
 from qa.core.config import Settings, cpu_count
 from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
-from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS
+from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
-from qa.core.types import Answer, Article
+from qa.core.types import Answer, Article, Event
 from qa.index.dense import DenseIndex
 from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
 from qa.index.prepare import Prepared, VectorRow, embed_missing, prepare
@@ -31,6 +31,7 @@ from qa.ingest.files import check_target, claimants, put_back, set_aside, storag
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
+from qa.timeline.events import archive_events, select_events
 
 if TYPE_CHECKING:
     import numpy as np
@@ -87,6 +88,7 @@ class Engine:
         # Guards the swap of _snapshot, so that a refresh never puts back an older generation than a write made.
         self._swap_lock = threading.Lock()
         self._manifest_key = key if key is not None else self._key()
+        self._events_cache: tuple[object, list[Event]] | None = None
 
     @classmethod
     def open(
@@ -197,6 +199,26 @@ class Engine:
         with self._cpu:
             qvec = self.embed_question(query.text)
             return compose_answer(self.decide(query, qvec, self.retrieve(query, qvec, k, mode=mode)))
+
+    # --- the timeline -------------------------------------------------------------------------------------
+    def timeline(
+        self, query: str | None = None, *, date_from: str | None = None, date_to: str | None = None, limit: int = DEFAULT_TIMELINE
+    ) -> list[Event]:
+        """The events the archive reports in the period (open ends when None), in date order; with a query, the
+        `limit` most relevant to it (sharing its terms), still in date order."""
+        return select_events(self._events(), query=query, date_from=date_from, date_to=date_to, limit=limit)
+
+    def _events(self) -> list[Event]:
+        """Every event of the generation served, found once per generation (all articles are read)."""
+        generation = (self._store_id, self.manifest.generation)  # a rebuilt index starts its generations again
+        with self._swap_lock:
+            cached = self._events_cache
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        events = archive_events(self.store.iter_articles())
+        with self._swap_lock:
+            self._events_cache = (generation, events)
+        return events
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from qa.core.types import Answer, Citation
+from qa.core.types import Answer, Citation, Event
 
 
 def citation_to_dict(c: Citation) -> dict[str, object]:
@@ -39,4 +39,37 @@ def answer_to_text(answer: Answer, width: int = 100) -> str:
         lines.append("")
         lines.append(f"[{c.n}] {c.article_id} ({source}) chars {c.start}-{c.end}, score {c.score:.2f}")
         lines.append(textwrap.indent(textwrap.fill(" ".join(c.text.split()), width - 4), "    "))
+    return "\n".join(lines)
+
+
+def event_to_dict(event: Event) -> dict[str, object]:
+    """An event as GET /timeline and `qa timeline --json` give it: its date, and each article reporting it."""
+    return {
+        "date": event.date,
+        "date_end": event.date_end,
+        "precision": event.precision,
+        "text": event.sources[0].text,
+        "sources": [
+            {
+                "article_id": s.article_id,
+                "title": s.title,
+                "published": s.published.isoformat() if s.published else None,
+                "start": s.start,
+                "end": s.end,
+                "text": s.text,
+            }
+            for s in event.sources
+        ],
+    }
+
+
+def timeline_to_text(events: list[Event], width: int = 100) -> str:
+    """The events for a terminal: date, sentence, and the articles reporting it."""
+    if not events:
+        return "The archive reports no dated event here."
+    lines = []
+    for e in events:
+        when = f"{e.date} to {e.date_end}" if e.date_end else e.date
+        lines.append(textwrap.fill(e.sources[0].text, width, initial_indent=f"{when}  ", subsequent_indent="    "))
+        lines.extend(f"    [{s.article_id} {s.start}-{s.end}]" for s in e.sources)
     return "\n".join(lines)

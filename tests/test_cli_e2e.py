@@ -138,3 +138,16 @@ def test_model_that_does_not_match_the_index_is_refused(built: Path, tmp_path: P
 def test_bad_question_is_refused_before_loading_anything(built: Path) -> None:
     run = qa("ask", "--index", str(built / "index"), "   ")
     assert run.returncode != 0 and "empty" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_timeline_and_its_eval_from_the_command_line(built: Path) -> None:
+    run = qa("timeline", "--index", str(built / "index"), "--from", "2025-08", "--json")
+    assert run.returncode == 0, run.stderr
+    assert [e["date"] for e in json.loads(run.stdout)["events"]] == ["2025-08-30", "2025-11-06", "2025-11-11"]
+    bad = qa("timeline", "--index", str(built / "index"), "--to", "2025-02-30")
+    assert bad.returncode == 1 and bad.stderr.startswith("error: to date '2025-02-30' is not a real date")
+    gold = Path(__file__).resolve().parent.parent / "eval" / "timeline_seeds.jsonl"
+    scored = qa("eval", "--index", str(built / "index"), "--timeline", str(gold), "--json")
+    assert scored.returncode == 0, scored.stderr
+    report = json.loads(scored.stdout)
+    assert report["dates"]["f1"] >= 0.9 and report["event"]["f1"] >= 0.9, report  # the target on the seeds

@@ -15,6 +15,7 @@ STAGES = [
     "index",
     "retrieval",
     "answering",
+    "timeline",
     "engine",
     "render",
     "evaluation",

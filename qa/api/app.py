@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from qa.api.errors import install_error_handlers
 from qa.api.gate import AskGate
 from qa.api.middleware import BodyGuard, HostGuard, SecurityHeaders
-from qa.api.routes import articles, ask, health
+from qa.api.routes import articles, ask, health, timeline
 from qa.core.config import Settings, cpu_count
 
 if TYPE_CHECKING:
@@ -99,6 +99,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, startup: Sta
     app.include_router(ask.router)
     app.include_router(health.router)
     app.include_router(articles.router)
+    app.include_router(timeline.router)
 
     index_html = STATIC_DIR / "index.html"
 

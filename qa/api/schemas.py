@@ -259,3 +259,30 @@ class ValidationErrorResponse(BaseModel):
     detail: list[ValidationIssue] | str = Field(
         description="Each problem found (list), or one sentence for a problem found past the request's shape."
     )
+
+
+class EventSourceOut(BaseModel):
+    """An article reporting the event, and the sentence that does: `text == article.text[start:end]`."""
+
+    article_id: str
+    title: str | None
+    published: dt.date | None = Field(description="The article's publication date, or null.")
+    start: int
+    end: int
+    text: str
+
+
+class EventOut(BaseModel):
+    """Something the archive reports happening at a date written in the text."""
+
+    date: str = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as precise as the text.")
+    date_end: str | None = Field(description="The last day of a span of days ('les 11 et 12 novembre'), or null.")
+    precision: Literal["year", "month", "day"]
+    text: str = Field(description="The sentence of the first source.")
+    sources: list[EventSourceOut]
+
+
+class TimelineResponse(BaseModel):
+    """The events, in date order."""
+
+    events: list[EventOut]

@@ -12,3 +12,6 @@ DEFAULT_K = 5
 # An article's title and url, as PUT /articles accepts them.
 MAX_TITLE_CHARS = 1000
 MAX_URL_CHARS = 2048
+# Events a timeline lists at most, and by default.
+MAX_TIMELINE = 1000
+DEFAULT_TIMELINE = 100

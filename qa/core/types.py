@@ -113,3 +113,26 @@ class Answer:
     question: str
     answer: str | None
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True, slots=True)
+class EventSource:
+    """Where an event is reported: the sentence [start, end) of an article's text, and the article."""
+
+    article_id: str
+    title: str | None
+    published: dt.date | None
+    start: int
+    end: int
+    text: str  # == article.text[start:end]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something the archive reports happening at a date written in the text (not the publication date):
+    `date` (and `date_end` for a span of days) as precise as the text, cited to each article reporting it."""
+
+    date: str  # "YYYY", "YYYY-MM" or "YYYY-MM-DD"
+    date_end: str | None
+    precision: str  # "year", "month" or "day"
+    sources: tuple[EventSource, ...]

@@ -44,3 +44,35 @@ def run_eval_command(settings: Settings, gold: Path | None = None, *, as_json: b
     else:
         click.echo(format_table(report))
         click.echo(f"report: {report['report']}; chart: {chart}")
+
+
+def run_timeline_eval(settings: Settings, gold: Path, *, as_json: bool = False) -> None:
+    """`qa eval --timeline FILE`: the index's timeline against a gold timeline (no model needed); prints the
+    date and event precision/recall/F1 and writes eval/reports/<gold name>.json."""
+    from qa.evaluation.timeline import load_timeline_gold, score_timeline
+    from qa.index.manifest import STORE, read_manifest
+    from qa.index.store import Store
+    from qa.timeline.events import archive_events
+
+    if not gold.exists():
+        raise GoldError(f"no gold timeline at {gold}")
+    events_gold = load_timeline_gold(gold)
+    read_manifest(settings.index_dir)
+    report = {
+        "benchmark": gold.stem,
+        "index": str(settings.index_dir),
+        **score_timeline(archive_events(Store(settings.index_dir / STORE).iter_articles()), events_gold),
+    }
+    path = REPORTS_DIR / f"{gold.stem}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(report, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    for name in ("dates", "event"):
+        m = report[name]
+        click.echo(f"{name:6s} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
+    click.echo(f"{report['events']} events found, {report['gold_events']} in the gold; missed {report['missed']}")
+    for extra in report["extra"]:
+        click.echo(f"  not in the gold: {extra}")
+    click.echo(f"report: {path}")

@@ -173,6 +173,12 @@ class Store:
             return None
         return Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
 
+    def iter_articles(self) -> Iterator[Article]:
+        """Every article, whole, in id order, read as a stream (one row at a time)."""
+        cursor = self.connection().execute("SELECT id, text, title, date, url, lang, source FROM articles ORDER BY id")
+        for row in cursor:
+            yield Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
+
     def list_articles(self) -> list[ArticleSummary]:
         rows = (
             self.connection()

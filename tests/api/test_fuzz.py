@@ -100,7 +100,12 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 @schema.parametrize()
 @settings(max_examples=MAX_EXAMPLES, derandomize=True, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms_to_its_schema(case: Case[Any], fuzz_service: Service) -> None:
-    response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=CHECKS, timeout=120)
+    checks = CHECKS
+    if case.operation.path == "/timeline":
+        # A reversed period (from after to) is schema-valid and refused with 422: OpenAPI cannot say that one
+        # parameter must not pass another. Every other check still holds there.
+        checks = [c for c in CHECKS if c is not positive_data_acceptance]
+    response = case.call_and_validate(headers={"Authorization": f"Bearer {TOKEN}"}, checks=checks, timeout=120)
     SEEN[(case.method.upper(), case.operation.path, response.status_code)] += 1
 
 
