@@ -83,17 +83,21 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
 @index_option
 @click.option("--k", type=click.IntRange(1, MAX_K), default=DEFAULT_K, show_default=True, help="Passages to cite.")
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
+@click.option("--from", "date_from", metavar="YYYY[-MM[-DD]]", help="Cite only passages about this period (its first day).")
+@click.option("--to", "date_to", metavar="YYYY[-MM[-DD]]", help="The period's last day.")
 @json_option
 @click.argument("question")
-def ask(index: Path | None, k: int, mode: str, as_json: bool, question: str) -> None:
+def ask(index: Path | None, k: int, mode: str, date_from: str | None, date_to: str | None, as_json: bool, question: str) -> None:
     """Answer QUESTION from the index, with cited passages."""
     from qa.engine import Engine, check_question
     from qa.render import answer_to_dict, answer_to_text
+    from qa.text.dates import parse_period
 
     settings = _settings(index_dir=index)
     check_question(question, k)
+    parse_period(date_from, date_to)  # said before the model loads
     engine = Engine.open(settings, progress=True)
-    answer = engine.ask(question, k, mode=mode)  # type: ignore[arg-type]
+    answer = engine.ask(question, k, mode=mode, date_from=date_from, date_to=date_to)  # type: ignore[arg-type]
     if as_json:
         _print_json(answer_to_dict(answer))
     else:

@@ -28,9 +28,10 @@ from qa.index.sync import Committed
 from qa.index.writer import IndexWriter, writer_lock
 from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES, corpus_suffix
 from qa.ingest.files import check_target, claimants, put_back, set_aside, storage_error, sync_folder, write_temp
-from qa.retrieval.candidates import Candidate
+from qa.retrieval.candidates import Candidate, mentions_dates
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
+from qa.text.dates import parse_period
 from qa.timeline.events import archive_events, select_events
 
 if TYPE_CHECKING:
@@ -193,12 +194,30 @@ class Engine:
         question = check_question(question, k)
         return self.retrieve(analyse(question), self.embed_question(question), k, mode=mode).candidates
 
-    def ask(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> Answer:
-        """Answer one question from the index, citing the passages it rests on."""
+    def ask(
+        self,
+        question: str,
+        k: int = DEFAULT_K,
+        *,
+        mode: Mode = "hybrid",
+        date_from: str | None = None,
+        date_to: str | None = None,
+    ) -> Answer:
+        """Answer one question from the index, citing the passages it rests on; with a period (event dates,
+        YYYY[-MM[-DD]], either end open), only passages mentioning a date in it are cited."""
         query = analyse(check_question(question, k))
+        period = parse_period(date_from, date_to)
+        if period is not None:
+            # The period is read as if the question named it: dated passages and sentences in it rank first,
+            # and one dated elsewhere is not the answer.
+            query = dataclasses.replace(query, dates=(period,))
         with self._cpu:
             qvec = self.embed_question(query.text)
-            return compose_answer(self.decide(query, qvec, self.retrieve(query, qvec, k, mode=mode)))
+            if period is None:
+                return compose_answer(self.decide(query, qvec, self.retrieve(query, qvec, k, mode=mode)))
+            wide = self.retrieve(query, qvec, min(MAX_K, 4 * k), mode=mode)
+            inside = [c for c in wide.candidates if mentions_dates(c.passage, [period])][:k]
+            return compose_answer(self.decide(query, qvec, Retrieved(inside, wide.sentence_vectors)))
 
     # --- the timeline -------------------------------------------------------------------------------------
     def timeline(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from qa.core.errors import InputError
 from qa.core.limits import DEFAULT_K, MAX_K, MAX_QUESTION_CHARS, MAX_QUESTION_TOKENS, MAX_TITLE_CHARS, MAX_URL_CHARS
+from qa.text.dates import parse_period
 
 ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SURROGATE_RE = re.compile(r"[\ud800-\udfff]")
@@ -44,6 +46,12 @@ IsoDate = Annotated[
 ]
 
 
+# A year, a month or a real calendar day (checked again, with a message, by parse_period).
+PERIOD_SCHEMA: dict[str, Any] = {
+    "anyOf": [{"pattern": r"^[0-9]{4}$"}, {"pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}, {"format": "date"}]
+}
+
+
 # --- requests -----------------------------------------------------------------------------------------------
 class AskRequest(BaseModel):
     """A question to answer from the archive."""
@@ -70,6 +78,24 @@ class AskRequest(BaseModel):
         "hybrid",
         description="Retrieval: 'hybrid' (dense and lexical, fused; the default), 'dense' or 'bm25' alone.",
     )
+
+    date_from: str | None = Field(
+        None,
+        description="Only passages about this period are cited: its first day, YYYY, YYYY-MM or YYYY-MM-DD (event dates).",
+        examples=["2025-06"],
+        json_schema_extra=PERIOD_SCHEMA,
+    )
+    date_to: str | None = Field(
+        None, description="The period's last day, same forms.", examples=["2025-08"], json_schema_extra=PERIOD_SCHEMA
+    )
+
+    @model_validator(mode="after")
+    def _period_is_real(self) -> AskRequest:
+        try:
+            parse_period(self.date_from, self.date_to)
+        except InputError as exc:
+            raise ValueError(str(exc)) from None
+        return self
 
     @field_validator("k", mode="before")
     @classmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable, Sequence
 
@@ -10,7 +9,7 @@ from qa.core.errors import InputError
 from qa.core.limits import DEFAULT_TIMELINE, MAX_TIMELINE
 from qa.core.types import Article, Event, EventSource
 from qa.text.analyzer import analyze_query
-from qa.text.dates import DateRange, extract_dates, value_range
+from qa.text.dates import DateRange, extract_dates, parse_period, value_range
 from qa.text.sentences import split_sentences
 
 PRECISION = {1: "year", 2: "month", 3: "day"}
@@ -80,32 +79,6 @@ def in_period(event: Event, period: DateRange) -> bool:
     """Whether the event shares a day with the period."""
     rng = span_of(event)
     return rng.first_day <= period.last_day and period.first_day <= rng.last_day
-
-
-_PERIOD_VALUE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
-
-
-def parse_period(date_from: str | None, date_to: str | None) -> DateRange | None:
-    """The days from the first of `date_from` to the last of `date_to` (YYYY, YYYY-MM or YYYY-MM-DD; either
-    may be None for an open end); InputError naming a malformed or impossible date, or a reversed range."""
-    if date_from is None and date_to is None:
-        return None
-    bounds: list[DateRange | None] = []
-    for name, value in (("from", date_from), ("to", date_to)):
-        if value is None:
-            bounds.append(None)
-            continue
-        if not _PERIOD_VALUE.match(value.strip()):
-            raise InputError(f"{name} date {value!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
-        try:
-            bounds.append(value_range(value.strip()))
-        except ValueError:
-            raise InputError(f"{name} date {value!r} is not a real date") from None
-    first = bounds[0].first_day if bounds[0] else dt.date.min
-    last = bounds[1].last_day if bounds[1] else dt.date.max
-    if first > last:
-        raise InputError(f"the period is reversed: from {date_from} is after to {date_to}")
-    return DateRange(first, last)
 
 
 def relevance(event: Event, query_terms: set[str]) -> int:

@@ -42,7 +42,7 @@ class BrokenEngine:
     def refresh(self) -> bool:
         return False
 
-    def ask(self, question: str, k: int = 5, *, mode: str = "hybrid") -> Any:
+    def ask(self, question: str, k: int = 5, **options: Any) -> Any:
         raise RuntimeError("simulated bug")
 
 

@@ -35,5 +35,7 @@ async def ask(body: AskRequest, engine: EngineDep, gate: GateDep) -> dict[str, A
     """Answer the question with the sentence that answers it, quoted from the archive, and the cited
     passages; `answer` is null when the archive does not say."""
     async with gate.turn():
-        answer = await run_in_threadpool(engine.ask, body.question, body.k, mode=body.mode)
+        answer = await run_in_threadpool(
+            engine.ask, body.question, body.k, mode=body.mode, date_from=body.date_from, date_to=body.date_to
+        )
     return answer_to_dict(answer)

@@ -9,15 +9,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 
 from qa.api.deps import EngineDep
-from qa.api.schemas import TimelineResponse, ValidationErrorResponse
+from qa.api.schemas import PERIOD_SCHEMA, TimelineResponse, ValidationErrorResponse
 from qa.core.errors import InputError
 from qa.core.limits import DEFAULT_TIMELINE, MAX_TIMELINE
 from qa.render import event_to_dict
-from qa.timeline.events import parse_period
+from qa.text.dates import parse_period
 
 router = APIRouter(tags=["timeline"])
-# A year, a month or a real calendar day (checked again, with a message, by parse_period).
-PERIOD_SCHEMA = {"anyOf": [{"pattern": r"^[0-9]{4}$"}, {"pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}, {"format": "date"}]}
 
 
 @router.get(

@@ -33,3 +33,30 @@ def test_bad_periods_and_limits_are_422_naming_them(site: Site) -> None:
                          ({"from": "2025-09", "to": "2025-01"}, "reversed"), ({"limit": 0}, "limit")):  # fmt: skip
         res = site.client.get("/timeline", params=params)
         assert res.status_code == 422 and says in res.text, (params, res.text)
+
+
+def _dated_in(text: str, first: str, last: str) -> bool:
+    from qa.text.dates import extract_dates, overlaps, parse_period
+
+    period = parse_period(first, last)
+    assert period is not None
+    return any(overlaps(m.value, period) for m in extract_dates(text))
+
+
+def test_ask_within_a_period_cites_only_passages_about_it(site: Site) -> None:
+    question = {"question": "Quels accords Tokaïev a-t-il signés ?", "k": 5, "mode": "bm25"}
+    anywhere = site.client.post("/ask", json=question).json()["citations"]
+    assert any(not _dated_in(c["text"], "2025-11", "2025-11") for c in anywhere)  # the filter has work to do
+    november = site.client.post("/ask", json={**question, "date_from": "2025-11", "date_to": "2025-11"}).json()
+    assert november["citations"] and all(_dated_in(c["text"], "2025-11", "2025-11") for c in november["citations"])
+    later = site.client.post("/ask", json={**question, "date_from": "2026"}).json()
+    assert later["answer"] is None and later["citations"] == []  # the archive says nothing of that period
+
+
+def test_ask_refuses_a_bad_period_naming_it(site: Site) -> None:
+    for period, says in (
+        ({"date_from": "2025-13"}, "not a real date"),
+        ({"date_from": "2025-09", "date_to": "2025-01"}, "reversed"),
+    ):
+        res = site.client.post("/ask", json={"question": "Astana ?", **period})
+        assert res.status_code == 422 and says in res.text, res.text
