@@ -48,7 +48,12 @@ IsoDate = Annotated[
 
 # A year, a month or a real calendar day (checked again, with a message, by parse_period).
 PERIOD_SCHEMA: dict[str, Any] = {
-    "anyOf": [{"pattern": r"^[0-9]{4}$"}, {"pattern": r"^[0-9]{4}-(0[1-9]|1[0-2])$"}, {"format": "date"}]
+    "anyOf": [
+        {"type": "string", "pattern": r"^[1-9][0-9]{3}$"},
+        {"type": "string", "pattern": r"^[1-9][0-9]{3}-(0[1-9]|1[0-2])$"},
+        {"type": "string", "format": "date"},
+        {"type": "null"},
+    ]
 }
 
 
