@@ -116,16 +116,13 @@ def timeline(
 ) -> None:
     """The events the archive reports, in date order, each dated by the text (not the publication) and cited
     to its sentence; with QUERY, only those about it. Needs no model."""
-    from qa.index.manifest import STORE, read_manifest
-    from qa.index.store import Store
     from qa.render import event_to_dict, timeline_to_text
-    from qa.timeline.events import archive_events, select_events
+    from qa.text.dates import parse_period
+    from qa.timeline.events import index_events, select_events
 
     settings = _settings(index_dir=index)
-    select_events([], date_from=date_from, date_to=date_to, limit=limit)  # a bad period is said before any reading
-    read_manifest(settings.index_dir)  # "no index at ...", said plainly
-    events = archive_events(Store(settings.index_dir / STORE).iter_articles())
-    chosen = select_events(events, query=query, date_from=date_from, date_to=date_to, limit=limit)
+    parse_period(date_from, date_to)  # a bad period is said before any reading
+    chosen = select_events(index_events(settings.index_dir), query=query, date_from=date_from, date_to=date_to, limit=limit)
     if as_json:
         _print_json({"events": [event_to_dict(e) for e in chosen]})
     else:

@@ -50,18 +50,15 @@ def run_timeline_eval(settings: Settings, gold: Path, *, as_json: bool = False) 
     """`qa eval --timeline FILE`: the index's timeline against a gold timeline (no model needed); prints the
     date and event precision/recall/F1 and writes eval/reports/<gold name>.json."""
     from qa.evaluation.timeline import load_timeline_gold, score_timeline
-    from qa.index.manifest import STORE, read_manifest
-    from qa.index.store import Store
-    from qa.timeline.events import archive_events
+    from qa.timeline.events import index_events
 
     if not gold.exists():
         raise GoldError(f"no gold timeline at {gold}")
     events_gold = load_timeline_gold(gold)
-    read_manifest(settings.index_dir)
     report = {
         "benchmark": gold.stem,
         "index": str(settings.index_dir),
-        **score_timeline(archive_events(Store(settings.index_dir / STORE).iter_articles()), events_gold),
+        **score_timeline(index_events(settings.index_dir), events_gold),
     }
     path = REPORTS_DIR / f"{gold.stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

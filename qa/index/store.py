@@ -69,6 +69,14 @@ def _date(value: str | None) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
 
 
+# The columns an Article is read from, in the order _article takes them.
+_ARTICLE_COLUMNS = "id, text, title, date, url, lang, source"
+
+
+def _article(row: Sequence[Any]) -> Article:
+    return Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
+
+
 class Store:
     """One SQLite database in WAL mode: any number of readers alongside one writer."""
 
@@ -164,20 +172,13 @@ class Store:
         return {r[0]: (r[1], r[2]) for r in rows}
 
     def get_article(self, article_id: str) -> Article | None:
-        row = (
-            self.connection()
-            .execute("SELECT id, text, title, date, url, lang, source FROM articles WHERE id = ?", (article_id,))
-            .fetchone()
-        )
-        if row is None:
-            return None
-        return Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
+        row = self.connection().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return None if row is None else _article(row)
 
     def iter_articles(self) -> Iterator[Article]:
         """Every article, whole, in id order, read as a stream (one row at a time)."""
-        cursor = self.connection().execute("SELECT id, text, title, date, url, lang, source FROM articles ORDER BY id")
-        for row in cursor:
-            yield Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
+        for row in self.connection().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id"):
+            yield _article(row)
 
     def list_articles(self) -> list[ArticleSummary]:
         rows = (

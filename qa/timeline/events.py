@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from qa.core.errors import InputError
 from qa.core.limits import DEFAULT_TIMELINE, MAX_TIMELINE
 from qa.core.types import Article, Event, EventSource
+from qa.index.manifest import STORE, read_manifest
+from qa.index.store import Store
 from qa.text.analyzer import analyze_query
 from qa.text.dates import DateRange, extract_dates, parse_period, value_range
 from qa.text.sentences import split_sentences
@@ -89,6 +92,12 @@ def relevance(event: Event, query_terms: set[str]) -> int:
 def archive_events(articles: Iterable[Article]) -> list[Event]:
     """Every event of these articles, merged across them, in date order."""
     return merge_events(e for article in articles for e in article_events(article))
+
+
+def index_events(index_dir: Path) -> list[Event]:
+    """Every event of the index at index_dir, without a model; "no index at ..." when there is none."""
+    read_manifest(index_dir)
+    return archive_events(Store(index_dir / STORE).iter_articles())
 
 
 def select_events(
