@@ -18,7 +18,7 @@ from qa.api.errors import install_error_handlers
 from qa.api.gate import AskGate
 from qa.api.middleware import BodyGuard, HostGuard, SecurityHeaders
 from qa.api.routes import articles, ask, health, timeline
-from qa.core.config import Settings, cpu_count
+from qa.core.config import Settings
 
 if TYPE_CHECKING:
     from qa.api.startup import Startup
@@ -93,7 +93,7 @@ def create_app(settings: Settings, engine: Engine | None = None, *, startup: Sta
     app.state.settings = settings
     app.state.engine = engine
     app.state.startup = startup
-    app.state.gate = AskGate(settings.max_asks or cpu_count(), settings.max_waiting_asks, settings.ask_wait)
+    app.state.gate = AskGate(settings.cpu_turns(), settings.max_waiting_asks, settings.ask_wait)
 
     install_error_handlers(app)
     app.include_router(ask.router)

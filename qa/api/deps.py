@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Path, Request, status
 
 from qa.api.gate import AskGate
-from qa.api.startup import Startup
+from qa.api.startup import Startup, starting
 from qa.core.config import Settings
 from qa.core.errors import BusyError, InputError
 from qa.engine import Engine
@@ -37,9 +37,7 @@ def get_engine(request: Request) -> Engine:
     """The Engine opened at start-up (shared by every request; it is thread-safe)."""
     engine: Engine | None = getattr(request.app.state, "engine", None)
     if engine is None:  # between create_app and the moment the start-up can answer
-        startup = get_startup(request)
-        phase = startup.phase if startup is not None else "opening the index"
-        raise BusyError(f"the service is starting ({phase}): try again shortly", retry_after=2)
+        raise BusyError(starting(get_startup(request))[1], retry_after=2)
     return engine
 
 

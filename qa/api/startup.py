@@ -35,6 +35,12 @@ def check_sources(settings: Settings) -> None:
         )
 
 
+def starting(startup: Startup | None) -> tuple[str, str]:
+    """What a service that cannot answer yet is doing, and that said for a person."""
+    phase = startup.phase if startup is not None else "opening the index"
+    return phase, f"the service is starting ({phase}): try again shortly"
+
+
 class Startup:
     """The start of a service, in phases that /health reports; `engine` is set as soon as one can answer.
 

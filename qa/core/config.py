@@ -90,6 +90,10 @@ class Settings(BaseSettings):
         """QA_THREADS= (set but empty) means the default, as it always has."""
         return None if isinstance(value, str) and not value.strip() else value
 
+    def cpu_turns(self) -> int:
+        """CPU-heavy tasks at once (questions answered, writes embedded): max_asks, or one per CPU."""
+        return self.max_asks or cpu_count()
+
     def with_overrides(self, **values: object) -> Settings:
         """A copy with the given non-None values replaced (flags win over the environment)."""
         kept = {k: v for k, v in values.items() if v is not None}

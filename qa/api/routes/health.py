@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from qa.api.deps import StartupDep
 from qa.api.schemas import HealthResponse, StartingResponse
+from qa.api.startup import starting
 from qa.engine import Engine
 
 router = APIRouter(tags=["health"])
@@ -25,8 +26,7 @@ def health(request: Request, startup: StartupDep) -> Any:
     503 with `"status": "starting"`, then `"syncing"` while it serves the last index and syncs the corpus."""
     engine: Engine | None = request.app.state.engine
     if engine is None:
-        phase = startup.phase if startup is not None else "opening the index"
-        detail = f"the service is starting ({phase}): try again shortly"
+        phase, detail = starting(startup)
         return JSONResponse({"status": "starting", "phase": phase, "detail": detail}, 503, headers={"Retry-After": "2"})
     state = engine.health()
     if startup is not None and not startup.ready:
