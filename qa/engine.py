@@ -14,7 +14,7 @@ from qa.answering.abstention import Bars, bars_for
 from qa.answering.answer import Decision, compose_answer, decide
 from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
-from qa.core.config import Settings, cpu_count
+from qa.core.config import Settings
 from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
 from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
@@ -82,7 +82,7 @@ class Engine:
         self._write_lock = threading.Lock()
         # The CPU's turns: questions answered, articles embedded and commits, so many at once. More only
         # slows each; and a stream of writes must not take the CPU from the questions (eval/load.py --hostile).
-        turns = settings.max_asks or cpu_count()
+        turns = settings.cpu_turns()
         self._cpu = threading.Semaphore(turns)
         # Writes take at most half the turns (one at least): however many writers, questions keep the rest.
         self._write_turns = threading.Semaphore(max(1, turns // 2))
@@ -273,7 +273,8 @@ class Engine:
             try:
                 if prepared is not None:
                     writer.apply_prepared(*prepared)
-                writer.apply([], removals)
+                if removals:
+                    writer.apply([], removals)
                 manifest = writer.commit()
                 with self._swap_lock:
                     self._snapshot = (manifest, writer.dense)

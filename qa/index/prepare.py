@@ -44,8 +44,9 @@ def embed_missing(
     for c in chunks:
         by_hash.setdefault(c.content_hash, c)
     absent = store.missing_vectors(by_hash)
-    given = [known[h] for h in absent if known is not None and h in known]
-    missing = [c for h, c in by_hash.items() if h in absent and (known is None or h not in known)]
+    known = known or {}
+    given = [known[h] for h in absent if h in known]
+    missing = [c for h, c in by_hash.items() if h in absent and h not in known]
     if not missing:
         return given
     return given + _embed(encoder, missing)

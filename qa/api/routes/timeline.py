@@ -11,9 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from qa.api.deps import EngineDep
 from qa.api.schemas import PERIOD_SCHEMA, TimelineResponse, ValidationErrorResponse
 from qa.core.errors import InputError
-from qa.core.limits import DEFAULT_TIMELINE, MAX_TIMELINE
+from qa.core.limits import DEFAULT_TIMELINE, MAX_QUESTION_CHARS, MAX_TIMELINE
 from qa.render import event_to_dict
-from qa.text.dates import parse_period
 
 router = APIRouter(tags=["timeline"])
 
@@ -28,7 +27,9 @@ router = APIRouter(tags=["timeline"])
 )
 async def timeline(
     engine: EngineDep,
-    q: Annotated[str | None, Query(max_length=2000, description="Only events about this (sharing its terms).")] = None,
+    q: Annotated[
+        str | None, Query(max_length=MAX_QUESTION_CHARS, description="Only events about this (sharing its terms).")
+    ] = None,
     date_from: Annotated[
         str | None,
         Query(
@@ -50,9 +51,8 @@ async def timeline(
     at day, month or year precision; one reported by several articles is listed once, citing each, with
     `text == article.text[start:end]`. Relative dates ("trois mois plus tard") are not read."""
     try:
-        parse_period(date_from, date_to)
-    except InputError as exc:  # said as FastAPI says a bad parameter, so that every 422 has one shape
+        events = await run_in_threadpool(engine.timeline, q, date_from=date_from, date_to=date_to, limit=limit)
+    except InputError as exc:  # a bad period, said as FastAPI says a bad parameter: every 422 has one shape
         where = "from" if str(exc).startswith("from") else "to"
         raise RequestValidationError([{"loc": ("query", where), "msg": str(exc), "type": "value_error"}]) from None
-    events = await run_in_threadpool(engine.timeline, q, date_from=date_from, date_to=date_to, limit=limit)
     return {"events": [event_to_dict(e) for e in events]}
