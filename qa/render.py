@@ -43,12 +43,20 @@ def answer_to_text(answer: Answer, width: int = 100) -> str:
 
 
 def event_to_dict(event: Event) -> dict[str, object]:
-    """An event as GET /timeline and `qa timeline --json` give it: its date, and each article reporting it."""
+    """An event as GET /timeline and `qa timeline --json` give it (../shared/API.md): its date, the sentence of
+    the first article reporting it, `also_in` the others; `date_end` and `sources` (every one whole) extend it."""
+    first = event.sources[0]
     return {
         "date": event.date,
         "date_end": event.date_end,
         "precision": event.precision,
-        "text": event.sources[0].text,
+        "text": first.text,
+        "article_id": first.article_id,
+        "title": first.title,
+        "published": first.published.isoformat() if first.published else None,
+        "start": first.start,
+        "end": first.end,
+        "also_in": [{"article_id": s.article_id, "start": s.start, "end": s.end} for s in event.sources[1:]],
         "sources": [
             {
                 "article_id": s.article_id,

@@ -303,14 +303,28 @@ class EventSourceOut(BaseModel):
     text: str
 
 
+class EventPlace(BaseModel):
+    """Another article reporting the event: its sentence is `article.text[start:end]`."""
+
+    article_id: str
+    start: int
+    end: int
+
+
 class EventOut(BaseModel):
     """Something the archive reports happening at a date written in the text."""
 
-    date: str = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as precise as the text.")
+    date: str = Field(description="YYYY, YYYY-MM or YYYY-MM-DD, as precise as the text: the event's, not the publication's.")
     date_end: str | None = Field(description="The last day of a span of days ('les 11 et 12 novembre'), or null.")
     precision: Literal["year", "month", "day"]
-    text: str = Field(description="The sentence of the first source.")
-    sources: list[EventSourceOut]
+    text: str = Field(description="The sentence reporting it: `article.text[start:end]` of `article_id`.")
+    article_id: str
+    title: str | None
+    published: dt.date | None = Field(description="That article's publication date, or null.")
+    start: int
+    end: int
+    also_in: list[EventPlace] = Field(description="The other articles reporting the same event.")
+    sources: list[EventSourceOut] = Field(description="Every article reporting it, the first one included.")
 
 
 class TimelineResponse(BaseModel):

@@ -107,3 +107,16 @@ def test_every_source_is_exactly_its_article_text_between_its_offsets(parts: lis
         for source in event.sources:
             assert a.text[source.start : source.end] == source.text
             assert event.date[:4] in ("2024", "2025")
+
+
+def test_an_event_of_two_articles_renders_as_the_api_says() -> None:
+    from qa.render import event_to_dict
+
+    one = article("Le 16 juin 2025, à Astana, Tokaïev a accueilli Xi Jinping pour le sommet Chine–Asie centrale.", "one")
+    two = article("Le 16 juin 2025, Xi Jinping a été accueilli à Astana par Tokaïev, au sommet Chine–Asie centrale.", "two")
+    (event,) = archive_events([one, two])
+    shown = event_to_dict(event)
+    first, other = event.sources
+    assert (shown["article_id"], shown["start"], shown["end"], shown["text"]) == ("one", first.start, first.end, first.text)
+    assert shown["published"] == "2025-11-19" and shown["title"] == "T"
+    assert shown["also_in"] == [{"article_id": "two", "start": other.start, "end": other.end}]

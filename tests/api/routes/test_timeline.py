@@ -15,6 +15,10 @@ def test_the_seed_timeline_in_date_order_cited_to_exact_sentences(site: Site) ->
     moscow = events[-1]
     assert (moscow["date_end"], moscow["precision"]) == ("2025-11-12", "day") and "Moscou" in moscow["text"]
     for event in events:
+        # The fields of ../shared/API.md: the first report flat, the others in also_in.
+        text = site.client.get(f"/articles/{event['article_id']}").json()["text"]
+        assert text[event["start"] : event["end"]] == event["text"]
+        assert {"title", "published"} <= event.keys() and event["also_in"] == []
         for source in event["sources"]:
             text = site.client.get(f"/articles/{source['article_id']}").json()["text"]
             assert text[source["start"] : source["end"]] == source["text"]
