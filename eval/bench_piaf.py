@@ -16,6 +16,8 @@ from qa.evaluation.piaf import (
     PIAF_PATH,
     SAMPLE,
     english_questions,
+    holdout,
+    holdout_index,
     load_piaf,
     load_translations,
     sample_questions,
@@ -40,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-fr", action="store_true", help="skip the French sample")
     ap.add_argument("--no-en", action="store_true", help="skip the English translations")
     ap.add_argument("--no-baseline", action="store_true", help="skip the LangChain FAISS baseline")
+    ap.add_argument("--no-holdout", action="store_true", help="skip abstention on the sample made unanswerable")
     ap.add_argument("--tag", default="", help="suffix of the report names (e.g. to keep a before/after pair)")
     ap.add_argument("--json", action="store_true", help="print the reports as JSON instead of tables")
     args = ap.parse_args(argv)
@@ -65,6 +68,16 @@ def main(argv: list[str] | None = None) -> int:
                 evaluate(engine, questions, f"piaf-{args.split}", baseline=not args.no_baseline, progress=True, meta=meta),
             )
         )
+    if not args.no_holdout:
+        # Abstention for real: half the paragraphs the sample asks about are dropped from a copy of the index.
+        sample = sample_questions(piaf, args.split, args.n)
+        removed, held = holdout(piaf, sample)
+        target = CACHE / f"piaf-holdout-{args.split}-{Path(model).name}"
+        holdout_index(index, target, removed, encoder)
+        held_engine = Engine.open(settings.with_overrides(index_dir=target), encoder)
+        meta = {"split": args.split, "removed_paragraphs": len(removed), "unanswerable": sum(not q.answerable for q in held)}
+        report = evaluate(held_engine, held, f"piaf-holdout-{args.split}", modes=("hybrid",), baseline=False, meta=meta)
+        reports.append((f"piaf-holdout-{args.split}{tag}", report))
     if not args.no_en:
         pairs = english_questions(piaf, load_translations(EN_PATH), args.split)
         fr, en = [p[0] for p in pairs], [p[1] for p in pairs]

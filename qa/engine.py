@@ -7,13 +7,14 @@ import dataclasses
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 from qa.answering.abstention import Bars, bars_for
 from qa.answering.answer import Decision, compose_answer, decide
 from qa.answering.coverage import ArchiveTerms
 from qa.answering.evidence import ANSWER_POOL
+from qa.answering.reader import Reader, reader_for
 from qa.core.config import Settings
 from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
 from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHARS
@@ -32,7 +33,7 @@ from qa.retrieval.candidates import Candidate, mentions_dates
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
 from qa.text.dates import parse_period
-from qa.timeline.events import archive_events, select_events
+from qa.timeline.events import Timeline, archive_events, select_events
 
 if TYPE_CHECKING:
     import numpy as np
@@ -89,7 +90,7 @@ class Engine:
         # Guards the swap of _snapshot, so that a refresh never puts back an older generation than a write made.
         self._swap_lock = threading.Lock()
         self._manifest_key = key if key is not None else self._key()
-        self._events_cache: tuple[object, list[Event]] | None = None
+        self._events_cache: tuple[object, Timeline] | None = None
 
     @classmethod
     def open(
@@ -177,17 +178,43 @@ class Engine:
         """The k best distinct passages of the committed generation, for an analysed and embedded question."""
         return retrieve(query, qvec, self.store, self._snapshot[1], k, mode=mode)
 
-    def decide(self, query: Query, qvec: NDArray[np.float32], retrieved: Retrieved, *, bars: Bars | None = None) -> Decision:
-        """The answer step over retrieved passages: the chosen sentence, the abstention signals and decision
-        (with the bars calibrated for the index's model unless others are given)."""
+    def archive(self) -> ArchiveTerms:
+        """What the whole committed archive holds of a question's words."""
+        return ArchiveTerms(self.store, self.manifest.chunks)
+
+    def pool_vectors(self, retrieved: Retrieved) -> tuple[Mapping[str, NDArray[np.float32]], Mapping[str, NDArray[np.float32]]]:
+        """The sentence and window vectors of the passages the answer is chosen from, by passage hash."""
         pool = [c.passage.hash for c in retrieved.candidates[:ANSWER_POOL]]
         known = retrieved.sentence_vectors
         # Each vector is read once per request: the sentence vectors fusion read are reused.
         sentences, windows = self.store.span_vectors(pool, self.manifest.model.dim, sentences=known is None)
-        archive = ArchiveTerms(self.store, self.manifest.chunks)
+        return (sentences if known is None else known), windows
+
+    def decide(
+        self,
+        query: Query,
+        qvec: NDArray[np.float32],
+        retrieved: Retrieved,
+        *,
+        bars: Bars | None = None,
+        reader: Reader | Literal["fitted", "rules"] = "fitted",
+    ) -> Decision:
+        """The answer step over retrieved passages: the chosen sentence, the abstention signals and decision, by
+        the reader fitted for the index's model ("fitted", when there is one), the rules ("rules", with the bars
+        calibrated for the model unless others are given), or the reader given."""
+        sentences, windows = self.pool_vectors(retrieved)
+        archive = self.archive()
         chosen_bars = bars if bars is not None else bars_for(self.manifest.model.name)
+        fitted = reader_for(self.manifest.model.name) if reader == "fitted" else None if reader == "rules" else reader
         return decide(
-            query, qvec, retrieved.candidates, sentences if known is None else known, windows, bars=chosen_bars, archive=archive
+            query,
+            qvec,
+            retrieved.candidates,
+            sentences,
+            windows,
+            bars=chosen_bars,
+            archive=archive,
+            reader=fitted,
         )
 
     def search(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> list[Candidate]:
@@ -225,9 +252,9 @@ class Engine:
     ) -> list[Event]:
         """The events the archive reports in the period (open ends when None), in date order; with a query, the
         `limit` most relevant to it (sharing its terms), still in date order."""
-        return select_events(self._events(), query=query, date_from=date_from, date_to=date_to, limit=limit)
+        return select_events(self.events(), query=query, date_from=date_from, date_to=date_to, limit=limit)
 
-    def _events(self) -> list[Event]:
+    def events(self) -> Timeline:
         """Every event of the generation served, found once per generation (all articles are read)."""
         generation = (self._store_id, self.manifest.generation)  # a rebuilt index starts its generations again
         with self._swap_lock:

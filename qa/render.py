@@ -24,16 +24,25 @@ def citation_to_dict(c: Citation) -> dict[str, object]:
 
 def answer_to_dict(answer: Answer) -> dict[str, object]:
     """Exactly the `POST /ask` response body."""
+    short = answer.short
     return {
         "question": answer.question,
         "answer": answer.answer,
+        "short": None
+        if short is None
+        else {"text": short.text, "citation": short.citation, "start": short.start, "end": short.end},
+        "abstained_because": answer.abstained_because,
         "citations": [citation_to_dict(c) for c in answer.citations],
     }
 
 
 def answer_to_text(answer: Answer, width: int = 100) -> str:
     """A readable reply: the answer, then each cited passage with its source."""
-    lines = [textwrap.fill(answer.answer, width) if answer.answer else "The archive does not say."]
+    if answer.answer is None:
+        lines = ["The archive does not say" + (f": {answer.abstained_because}." if answer.abstained_because else ".")]
+    else:
+        lines = [f"{answer.short.text} [{answer.short.citation}]", ""] if answer.short is not None else []
+        lines.append(textwrap.fill(answer.answer, width))
     for c in answer.citations:
         source = ", ".join(x for x in (c.title, c.date.isoformat() if c.date else None) if x)
         lines.append("")
@@ -57,6 +66,9 @@ def event_to_dict(event: Event) -> dict[str, object]:
         "start": first.start,
         "end": first.end,
         "also_in": [{"article_id": s.article_id, "start": s.start, "end": s.end} for s in event.sources[1:]],
+        "resolved": None
+        if event.resolved is None
+        else {"phrase": event.resolved.phrase, "anchor": event.resolved.anchor, "anchor_date": event.resolved.anchor_date},
         "sources": [
             {
                 "article_id": s.article_id,
@@ -78,6 +90,8 @@ def timeline_to_text(events: list[Event], width: int = 100) -> str:
     lines = []
     for e in events:
         when = f"{e.date} to {e.date_end}" if e.date_end else e.date
+        if e.resolved is not None:
+            when += f" (from «{e.resolved.phrase}», {e.resolved.anchor} {e.resolved.anchor_date})"
         lines.append(textwrap.fill(e.sources[0].text, width, initial_indent=f"{when}  ", subsequent_indent="    "))
         lines.extend(f"    [{s.article_id} {s.start}-{s.end}]" for s in e.sources)
     return "\n".join(lines)

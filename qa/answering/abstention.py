@@ -64,6 +64,8 @@ class Archive(Protocol):
 
     def absent_share(self, terms: Sequence[str]) -> float: ...
 
+    def idf(self, terms: Sequence[str]) -> dict[str, float]: ...
+
 
 @dataclass(frozen=True, slots=True)
 class Signals:

@@ -10,7 +10,9 @@ import numpy as np
 
 from qa.answering.abstention import UNCALIBRATED, Archive, Bars, Signals, abstention_signals, chosen_text, should_abstain
 from qa.answering.evidence import Choice, choose_sentence
-from qa.core.types import Answer, Citation
+from qa.answering.reader import Reader
+from qa.answering.reading import Reading, Short, abstention_reason, read
+from qa.core.types import Answer, Citation, ShortAnswer
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
 
@@ -27,6 +29,15 @@ class Decision:
     choice: Choice | None
     signals: Signals | None  # None when there was nothing to choose from
     abstain: bool
+    short: Short | None = None
+    reason: str | None = None  # why it abstains, in words
+    reading: Reading | None = None  # what the fitted reader read, when there is one
+
+
+# Why an abstention that no model weighed was made.
+NOTHING_FOUND = "no passage of the archive is close to the question"
+NOTHING_ASKED = "the question has no word to look for"
+RULES = "the passages do not answer (by the rules for a model with no fitted reader)"
 
 
 def decide(
@@ -38,14 +49,26 @@ def decide(
     *,
     bars: Bars = UNCALIBRATED,
     archive: Archive | None = None,
+    reader: Reader | None = None,
 ) -> Decision:
-    """Choose the answering sentence among the best passages, then whether the passages answer at all."""
-    choice = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
+    """Choose the answering sentence among the best passages, then whether the passages answer at all:
+    with the reader fitted for the model when there is one, else with the rules and bars."""
     # A question of stop words alone ("le la les ?", "Qui ?") asks nothing the passages could answer.
-    if not candidates or choice is None or not query.terms:
-        return Decision(query, candidates, choice, None, True)
+    if not query.terms:
+        return Decision(query, candidates, None, None, True, reason=NOTHING_ASKED)
+    if reader is not None:
+        reading = read(reader, query, qvec, candidates, sentence_vectors, window_vectors or {}, archive)
+        if reading is None:
+            return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
+        abstain = reading.confidence < (reader.abstention.threshold if reader.abstention is not None else 0.0)
+        reason = abstention_reason(reader, reading) if abstain else None
+        return Decision(query, candidates, reading.choice, reading.signals, abstain, reading.short, reason, reading)
+    choice = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
+    if not candidates or choice is None:
+        return Decision(query, candidates, choice, None, True, reason=NOTHING_FOUND)
     signals = abstention_signals(query, candidates, choice, archive)
-    return Decision(query, candidates, choice, signals, should_abstain(signals, bars))
+    abstain = should_abstain(signals, bars)
+    return Decision(query, candidates, choice, signals, abstain, reason=RULES if abstain else None)
 
 
 def compose_answer(decision: Decision) -> Answer:
@@ -70,6 +93,16 @@ def compose_answer(decision: Decision) -> Answer:
             )
         )
     if answered is None:
-        return Answer(question=decision.query.text, answer=None, citations=tuple(citations))
+        return Answer(
+            question=decision.query.text, answer=None, citations=tuple(citations), abstained_because=decision.reason or RULES
+        )
     sentence = chosen_text(candidates, answered).strip()
-    return Answer(question=decision.query.text, answer=f"{sentence} [{answered.index + 1}]", citations=tuple(citations))
+    short = None
+    if decision.short is not None:
+        chunk = candidates[decision.short.index].passage.chunk
+        span = decision.short.span
+        text = chunk.text[span.start - chunk.start : span.end - chunk.start]
+        short = ShortAnswer(text, decision.short.index + 1, span.start, span.end)
+    return Answer(
+        question=decision.query.text, answer=f"{sentence} [{answered.index + 1}]", citations=tuple(citations), short=short
+    )

@@ -23,6 +23,13 @@ class ArchiveTerms:
         found = self.store.mentioned([name_terms(unit) for unit in units])
         return [unit for unit, seen in zip(units, found, strict=True) if not seen]
 
+    def idf(self, terms: Sequence[str]) -> dict[str, float]:
+        """Each term's IDF over every passage of the archive (one read)."""
+        if not terms:
+            return {}
+        counts = self.store.term_counts(list(dict.fromkeys(terms)))
+        return {t: math.log(1 + self.passages / (n + 1)) for t, n in counts.items()}
+
     def absent_share(self, terms: Sequence[str]) -> float:
         """The share of these content terms, weighted by rarity (IDF), that no passage uses.
 

@@ -56,8 +56,10 @@ class Sentence:
     position: int  # its place among that candidate's sentences
     span: Span
     text: str
-    cosine: float
+    cosine: float  # the closer of its own and its closest window's
     terms: frozenset[str]
+    own_cosine: float = -1.0  # its own vector's (-1 without sentence vectors)
+    window_cosine: float = -1.0  # its closest window's (-1 without window vectors)
 
 
 def is_heading(text: str) -> bool:
@@ -76,7 +78,7 @@ def window_cosines(chunk: Chunk, windows: NDArray[np.float32] | None, qvec: NDAr
     return best
 
 
-def _sentences(
+def pool_sentences(
     candidates: Sequence[Candidate],
     sentence_vectors: Mapping[str, NDArray[np.float32]],
     qvec: NDArray[np.float32],
@@ -95,12 +97,14 @@ def _sentences(
             if not re.search(r"\w", text):
                 continue
             # A long sentence counts as close as its closest window: its answering part is not drowned by the rest.
-            cosine = max(float(vecs[j] @ qvec), windows.get(j, -1.0)) if vecs is not None else cand.cosine
-            out.append(Sentence(index, j, span, text, cosine, frozenset(analyze(text))))
+            own = float(vecs[j] @ qvec) if vecs is not None else -1.0
+            window = windows.get(j, -1.0)
+            cosine = max(own, window) if vecs is not None else cand.cosine
+            out.append(Sentence(index, j, span, text, cosine, frozenset(analyze(text)), own, window))
     return out
 
 
-def _idf(sentences: Sequence[Sentence]) -> dict[str, float]:
+def pool_idf(sentences: Sequence[Sentence]) -> dict[str, float]:
     """Term weights local to the pool: a term every sentence shares (the subject) tells them apart least."""
     df: dict[str, int] = {}
     for s in sentences:
@@ -110,7 +114,7 @@ def _idf(sentences: Sequence[Sentence]) -> dict[str, float]:
     return {t: math.log(1 + n / c) for t, c in df.items()}
 
 
-def _date_match(ranges: Sequence[DateRange], text: str) -> float:
+def date_match(ranges: Sequence[DateRange], text: str) -> float:
     if not ranges:
         return 0.0
     mentions = extract_dates(text)
@@ -122,7 +126,7 @@ def _date_match(ranges: Sequence[DateRange], text: str) -> float:
 def sentence_scores(query: Query, sentences: Sequence[Sentence]) -> list[float]:
     """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
     q_terms = set(query.terms)
-    idf = _idf(sentences)
+    idf = pool_idf(sentences)
     q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
     ranges = query.dates
     kind = query.answer_type
@@ -133,7 +137,7 @@ def sentence_scores(query: Query, sentences: Sequence[Sentence]) -> list[float]:
         score = (
             s.cosine
             + LEXICAL_WEIGHT * lexical
-            + DATE_WEIGHT * _date_match(ranges, s.text)
+            + DATE_WEIGHT * date_match(ranges, s.text)
             + TYPE_WEIGHT * holds_type(kind, s.text, question_words)
             - RANK_PENALTY * s.index
             - (HEADING_PENALTY if is_heading(s.text) else 0.0)
@@ -150,15 +154,15 @@ def choose_sentence(
     window_vectors: Mapping[str, NDArray[np.float32]] | None = None,
 ) -> Choice | None:
     """The sentence, among the best passages, most likely to answer the question."""
-    sentences = _sentences(candidates, sentence_vectors, qvec, window_vectors or {})
+    sentences = pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {})
     if not sentences:
         return None
     scores = sentence_scores(query, sentences)
     best = sentences[int(np.argmax(scores))]
-    return Choice(best.index, _extend(query, candidates[best.index], best), best.cosine)
+    return Choice(best.index, extend(query, candidates[best.index], best), best.cosine)
 
 
-def _extend(query: Query, cand: Candidate, best: Sentence) -> Span:
+def extend(query: Query, cand: Candidate, best: Sentence) -> Span:
     """The chosen sentence, with what completes it: the list it announces, or the next sentence.
 
     The sentence that sets the scene ("in Astana in June") is often not the one that says what happened

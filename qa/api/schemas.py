@@ -225,11 +225,27 @@ class CitationOut(BaseModel):
     )
 
 
+class ShortOut(BaseModel):
+    """The answer itself, a few words of a cited passage."""
+
+    text: str = Field(description="Exactly article.text[start:end] of the article of citation `citation`.")
+    citation: int = Field(description="The n of the citation it is quoted from.")
+    start: int = Field(description="Offset of its first character in that article's text.")
+    end: int = Field(description="Offset just past its last character in that article's text.")
+
+
 class AskResponse(BaseModel):
     """The answer to a question, with the passages it cites."""
 
     question: str = Field(description="The question as asked.")
     answer: str | None = Field(description="The answering sentence, quoted from the archive; null when the archive does not say.")
+    short: ShortOut | None = Field(
+        description='The answer itself ("24 accords bilatéraux", "Xi Jinping"), chosen by the fitted reader inside the '
+        "answering sentence; null when the archive does not say, or when the index's model has no fitted reader."
+    )
+    abstained_because: str | None = Field(
+        description='When `answer` is null, why, in a few words ("no article mentions Tokyo"); otherwise null.'
+    )
     citations: list[CitationOut] = Field(description="Cited passages, best first (may be empty if answer is null).")
 
 
@@ -311,6 +327,16 @@ class EventPlace(BaseModel):
     end: int
 
 
+class ResolutionOut(BaseModel):
+    """How a date given relatively was read."""
+
+    phrase: str = Field(description="The words that give it: 'moins de trois mois plus tard', 'lundi', \"l'an dernier\".")
+    anchor: Literal["publication", "previous"] = Field(
+        description="What it counts from: the article's publication date, or the previous dated sentence's date."
+    )
+    anchor_date: str = Field(description="That anchor, YYYY[-MM[-DD]].")
+
+
 class EventOut(BaseModel):
     """Something the archive reports happening at a date written in the text."""
 
@@ -325,6 +351,9 @@ class EventOut(BaseModel):
     end: int
     also_in: list[EventPlace] = Field(description="The other articles reporting the same event.")
     sources: list[EventSourceOut] = Field(description="Every article reporting it, the first one included.")
+    resolved: ResolutionOut | None = Field(
+        description="Set when the text gives the date relatively and it was resolved from an anchor; null when written out."
+    )
 
 
 class TimelineResponse(BaseModel):

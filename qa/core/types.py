@@ -107,12 +107,24 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class ShortAnswer:
+    """The answer itself: `text` is exactly the cited article's text[start:end], citation `citation`."""
+
+    text: str
+    citation: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
-    """The reply to one question: `answer` is None when the archive does not say."""
+    """The reply to one question: `answer` is None when the archive does not say, and `abstained_because` says why."""
 
     question: str
     answer: str | None
     citations: tuple[Citation, ...] = field(default_factory=tuple)
+    short: ShortAnswer | None = None
+    abstained_because: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +140,16 @@ class EventSource:
 
 
 @dataclass(frozen=True, slots=True)
+class Resolution:
+    """How a relative date was read: its words, and the date it counts from (the publication's, or the previous
+    dated sentence's)."""
+
+    phrase: str  # "moins de trois mois plus tard", "lundi"
+    anchor: str  # "publication" or "previous"
+    anchor_date: str
+
+
+@dataclass(frozen=True, slots=True)
 class Event:
     """Something the archive reports happening at a date written in the text (not the publication date):
     `date` (and `date_end` for a span of days) as precise as the text, cited to each article reporting it."""
@@ -136,3 +158,4 @@ class Event:
     date_end: str | None
     precision: str  # "year", "month" or "day"
     sources: tuple[EventSource, ...]
+    resolved: Resolution | None = None  # set when the text gives the date relatively

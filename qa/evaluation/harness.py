@@ -36,6 +36,7 @@ class Run:
     results: tuple[Retrieved, ...]
     answer: str | None
     seconds: float
+    short: str | None = None
 
 
 def ask_one(engine: Engine, question: GoldQuestion, mode: Mode, k: int = EVAL_K) -> Run:
@@ -44,7 +45,8 @@ def ask_one(engine: Engine, question: GoldQuestion, mode: Mode, k: int = EVAL_K)
     answer = engine.ask(question.question, k, mode=mode)
     seconds = time.perf_counter() - t0
     results = tuple(Retrieved(c.article_id, c.start, c.end) for c in answer.citations)
-    return Run(question.id, mode, results, answer.answer, seconds)
+    short = answer.short.text if answer.short is not None else None
+    return Run(question.id, mode, results, answer.answer, seconds, short)
 
 
 def run_modes(

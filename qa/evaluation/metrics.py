@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 # One entry per rank, best first: the indices of the gold items the result at that rank matches.
@@ -77,6 +78,33 @@ def answer_matches(answer: str | None, acceptable: Sequence[str]) -> bool:
         return True
     norm = normalize_answer(answer)
     return any(normalize_answer(a) in norm for a in acceptable if a.strip())
+
+
+# SQuAD's F1 drops articles and punctuation before counting shared words; FQuAD's French version drops these.
+_ARTICLES = frozenset(["le", "la", "les", "l", "un", "une", "des", "du", "de", "d", "au", "aux", "a", "an", "the"])
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def _f1_tokens(text: str) -> list[str]:
+    return [t for t in _PUNCT.sub(" ", normalize_answer(text)).split() if t not in _ARTICLES]
+
+
+def span_f1(prediction: str | None, acceptable: Sequence[str]) -> float:
+    """SQuAD-style F1 of a short answer against the best of the acceptable ones (shared words, articles aside)."""
+    if prediction is None or not acceptable:
+        return 0.0
+    pred = _f1_tokens(prediction)
+    best = 0.0
+    for answer in acceptable:
+        gold = _f1_tokens(answer)
+        if not pred or not gold:
+            best = max(best, float(pred == gold))
+            continue
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if common:
+            precision, recall = common / len(pred), common / len(gold)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
 
 
 def abstention_precision_recall(abstained: Sequence[bool], answerable: Sequence[bool]) -> tuple[float | None, float | None]:

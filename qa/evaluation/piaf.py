@@ -99,6 +99,17 @@ def split_of(title: str, seed: int = SEED) -> str:
     return SPLITS[digest[0] % 2]
 
 
+def fit_split(title: str, seed: int = SEED) -> str | None:
+    """For the reader: "train" or "calibrate" for a page of the dev half (7 pages in 10 train), None for the test half.
+
+    The test half's pages, and so the test sample, are never seen while fitting.
+    """
+    if split_of(title, seed) != "dev":
+        return None
+    digest = hashlib.sha256(f"{seed}:fit:{title}".encode()).digest()
+    return "train" if digest[0] % 10 < 7 else "calibrate"
+
+
 def sample_questions(piaf: Piaf, split: str, n: int = SAMPLE, seed: int = SEED) -> list[PiafQuestion]:
     """A fixed seeded sample of n questions of one split (all of them when it has fewer)."""
     if split not in SPLITS:

@@ -24,6 +24,7 @@ ROWS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("evidence MRR@10", ("evidence", "mrr_10")),
     ("evidence nDCG@10", ("evidence", "ndcg_10")),
     ("answer accuracy", ("answer_accuracy",)),
+    ("short answer F1", ("short_f1",)),
     ("abstention precision", ("abstention_precision",)),
     ("abstention recall", ("abstention_recall",)),
     ("wrong abstentions", ("wrong_abstentions",)),
@@ -138,6 +139,7 @@ CHART_METRICS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ev MRR", ("evidence", "mrr_10")),
     ("ev nDCG", ("evidence", "ndcg_10")),
     ("answer acc", ("answer_accuracy",)),
+    ("short F1", ("short_f1",)),
     ("abst recall", ("abstention_recall",)),
 )
 

@@ -17,6 +17,7 @@ from qa.evaluation.metrics import (
     percentile,
     recall_at_k,
     reciprocal_rank,
+    span_f1,
 )
 
 RECALL_KS = (1, 5, 10)
@@ -48,6 +49,9 @@ class SystemScore:
     wrong_abstentions: int | None
     latency_p50_ms: float | None
     latency_p95_ms: float | None
+    # Mean SQuAD F1 of the short answer over the answerable questions with acceptable answers (none given
+    # counts 0); None when there are no answers to score.
+    short_f1: float | None = None
     # Ids of the questions each check failed on, to read them rather than guess.
     misses: dict[str, list[str]] = field(default_factory=dict)
 
@@ -106,12 +110,13 @@ def score_system(
             misses["article_top5"].append(q.id)
         if recall_at_k(ej, len(gold), 5) < 1:
             misses["evidence_top5"].append(q.id)
-    accuracy = precision = recall = None
+    accuracy = precision = recall = short_f1 = None
     wrong: int | None = None
     if answers:
         correct = [answer_matches(by_id[q.id].answer, q.answers) for q in answerable]
         misses["answer"] = [q.id for q, ok in zip(answerable, correct, strict=True) if not ok]
         accuracy = mean([1.0 if ok else 0.0 for ok in correct])
+        short_f1 = mean([span_f1(by_id[q.id].short, q.answers) for q in answerable if q.answers])
         abstained = [by_id[q.id].answer is None for q in questions]
         precision, recall = abstention_precision_recall(abstained, [q.answerable for q in questions])
         misses["wrong_abstention"] = [q.id for q, a in zip(questions, abstained, strict=True) if a and q.answerable]
@@ -132,5 +137,6 @@ def score_system(
         wrong_abstentions=wrong,
         latency_p50_ms=_ms(seconds, 50),
         latency_p95_ms=_ms(seconds, 95),
+        short_f1=short_f1,
         misses=misses,
     )

@@ -52,6 +52,11 @@ def analyze(text: str) -> list[str]:
     return [fold(s) for s in stems]
 
 
+def stem(word: str) -> str:
+    """One word's index term: its French Snowball stem, folded (as analyze() gives it)."""
+    return fold(_stemmer("french").stemWord(word.casefold()))
+
+
 def analyze_query(text: str) -> list[str]:
     """Distinct query terms: French stems, plus English stems so that "signed" meets "signé"."""
     content = _content_words(text)

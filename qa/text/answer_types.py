@@ -35,6 +35,11 @@ _TYPE_CUES: tuple[tuple[AnswerType, str], ...] = (
 )
 
 
+def is_number_word(word: str) -> bool:
+    """Whether a word says a quantity without digits ("trente", "dozens")."""
+    return fold(word) in _NUMBER_WORDS
+
+
 def answer_type(question: str) -> AnswerType | None:
     """What kind of thing the question asks for, from its question words; None when it is open."""
     folded = " ".join(fold(w) for w in words(question))

@@ -89,6 +89,13 @@ def test_ask_see_the_highlighted_answer_and_read_the_article(page: Any, service:
     expect(page.locator("#answer")).to_contain_text("24 accords bilatéraux")
     expect(page.locator("#status")).to_contain_text("Answer found")
     assert page.evaluate("document.activeElement.id") == "results", "focus moves to the results"
+    # The short answer comes first, bold, and is marked inside the answering sentence of its passage.
+    short = service.client.post("/ask", json={"question": ASTANA_QUESTION}).json()["short"]
+    assert short is not None
+    first = page.locator("#answer > p").first
+    expect(first).to_have_class("short-answer")
+    expect(first.locator("strong")).to_have_text(short["text"])
+    expect(page.locator(f"#cite-{short['citation']} mark.answer strong.short")).to_have_text(short["text"])
 
     # The screenshot the README shows: from the top of the page down to the highlighted passage.
     SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -127,10 +134,44 @@ def test_the_page_says_when_the_archive_does_not_say(page: Any, service: Service
     expect(page.get_by_label("Your question")).to_have_value("Who won the 1998 football World Cup final?")
     expect(page.locator("#answer")).to_contain_text("The archive does not say")
     expect(page.locator("#status")).to_have_text("The archive does not say.")
+    why = service.client.post("/ask", json={"question": "Who won the 1998 football World Cup final?"}).json()["abstained_because"]
+    expect(page.locator("#answer .abstained-because")).to_have_text(f"Why: {why}.")
 
     page.get_by_label("Your question").fill("   ")
     page.get_by_role("button", name="Ask").click()
     expect(page.locator("#status")).to_contain_text("Type a question first")
+
+
+def test_the_timeline_view_lists_the_events_of_a_period_and_opens_their_sentence(page: Any, service: Service) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{service.url}/")
+    page.get_by_label("From").fill("2025-06")
+    page.get_by_label("To").fill("2025-08")
+    page.get_by_role("button", name="Show the timeline").click()
+    events = page.locator("#events li.event")
+    expected = service.client.get("/timeline", params={"from": "2025-06", "to": "2025-08", "limit": 100}).json()["events"]
+    assert expected, "the seeds report events in summer 2025"
+    expect(events).to_have_count(len(expected))
+    expect(events.first.locator(".event-date time").first).to_have_text(expected[0]["date"])
+    # Oldest first, each inside the period.
+    dates = page.locator("#events .event-date > time:first-child").all_text_contents()
+    assert all("2025-06" <= d[:7] <= "2025-08" for d in dates)
+    tianjin = events.filter(has_text="Tianjin").first
+    expect(tianjin).to_contain_text("2025-08-30")
+    # A source opens its article with the event's sentence marked.
+    tianjin.locator("button.event-source").first.click()
+    dialog = page.locator("#article-view")
+    expect(dialog).to_be_visible()
+    event = next(e for e in expected if "Tianjin" in e["text"])
+    expect(dialog.locator("#article-text mark.answer")).to_have_text(event["text"])
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+
+    # A bad date is said, and nothing is asked.
+    page.get_by_label("From").fill("juin")
+    page.get_by_role("button", name="Show the timeline").click()
+    expect(page.locator("#timeline-status")).to_contain_text("is no date")
 
 
 def test_article_text_is_shown_as_text_never_as_html(page: Any, service: Service) -> None:

@@ -19,6 +19,7 @@
   const articles = new Map(); // id -> Promise of the article, fetched once per page
   let opener = null; // the button that opened the article view, to give focus back
   let pending = null; // the AbortController of the question in flight
+  let current = null; // the last answer shown: its short answer is marked wherever its passage is
 
   /** An element with attributes and children (strings become text nodes: never parsed as HTML). */
   function el(tag, attrs = {}, ...children) {
@@ -53,7 +54,7 @@
    * `text` (whose first character is at code-point offset `base` of its article) with the ranges
    * `outer` and `inner` (article offsets, [start, end)) wrapped in <mark>s; inner lies inside outer.
    */
-  function marked(text, base, outer, inner) {
+  function marked(text, base, outer, inner, short = null) {
     const at = unitIndex(text);
     const frag = document.createDocumentFragment();
     const cut = (s, e) => text.slice(at(s - base), at(e - base));
@@ -68,7 +69,14 @@
         return;
       }
       parent.append(cut(s, h.start));
-      parent.append(el("mark", { class: "answer" }, cut(h.start, h.end)));
+      const answer = el("mark", { class: "answer" });
+      const k = inside(h.start, h.end, short);
+      if (k) {
+        answer.append(cut(h.start, k.start), el("strong", { class: "short" }, cut(k.start, k.end)), cut(k.end, h.end));
+      } else {
+        answer.append(cut(h.start, h.end));
+      }
+      parent.append(answer);
       parent.append(cut(h.end, e));
     }
 
@@ -127,13 +135,25 @@
     return p;
   }
 
+  /** The short answer, bold, linked to the passage it is quoted from. */
+  function shortText(short) {
+    return el("p", { class: "short-answer" }, el("strong", {}, short.text), " ",
+      el("a", { href: `#cite-${short.citation}`, class: "cite-ref", "aria-label": `source ${short.citation}` },
+        `[${short.citation}]`));
+  }
+
+  /** The short answer's range when it is quoted from citation c. */
+  function shortIn(c) {
+    return current && current.short && current.short.citation === c.n ? current.short : null;
+  }
+
   function citationItem(c) {
     const title = c.title || c.article_id;
     const read = el("button", { type: "button", class: "read", "aria-label": `Read the whole article: ${title}` },
       "Read the whole article");
     read.addEventListener("click", () => openArticle(c, read));
     const passage = el("blockquote", { class: "passage-text", cite: c.url || null });
-    passage.append(marked(c.text, c.start, null, c.highlight));
+    passage.append(marked(c.text, c.start, null, c.highlight, shortIn(c)));
     return el("li", { class: c.highlight ? "citation holds-answer" : "citation", id: `cite-${c.n}` },
       el("div", { class: "cite-head" },
         el("span", { class: "cite-n", "aria-hidden": "true" }, String(c.n)),
@@ -148,7 +168,9 @@
     answerBox.replaceChildren();
     list.replaceChildren();
     const cites = data.citations || [];
+    current = data;
     if (data.answer) {
+      if (data.short) answerBox.append(shortText(data.short));
       answerBox.append(answerText(data.answer, cites));
       const best = cites.find((c) => c.highlight) || cites[0];
       if (best) {
@@ -159,6 +181,9 @@
       setStatus(`Answer found, with ${cites.length} source${cites.length === 1 ? "" : "s"}.`);
     } else {
       answerBox.append(el("p", { class: "no-answer" }, "The archive does not say."));
+      if (data.abstained_because) {
+        answerBox.append(el("p", { class: "abstained-because" }, "Why: ", data.abstained_because, "."));
+      }
       answerBox.append(el("p", { class: "answer-source" }, cites.length
         ? "No article answers this question. These passages came closest:"
         : "No article answers this question."));
@@ -226,7 +251,7 @@
       const article = await fetchArticle(c.article_id);
       articleTitle.textContent = article.title || article.id;
       articleMeta.replaceChildren(sourceLine({ ...c, date: article.date, url: article.url }));
-      articleText.replaceChildren(marked(article.text, 0, { start: c.start, end: c.end }, c.highlight));
+      articleText.replaceChildren(marked(article.text, 0, { start: c.start, end: c.end }, c.highlight, shortIn(c)));
       if (!dialog.open) dialog.showModal();
       articleTitle.focus();
       const target = articleText.querySelector("mark.answer") || articleText.querySelector("mark.passage");
@@ -266,6 +291,9 @@
   dialog.addEventListener("close", () => {
     if (opener) opener.focus();
   });
+
+  // What the timeline view (timeline.js) shares of this page: building elements, errors, the article view.
+  window.qaPage = { el, describe, openArticle };
 
   const initial = new URL(window.location.href).searchParams.get("q");
   if (initial) {

@@ -1,0 +1,146 @@
+"""The fitted answer step over retrieved passages: the sentence, the short answer in it, and a calibrated abstention."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
+from qa.answering.evidence import Choice, Sentence, extend, pool_sentences
+from qa.answering.features import SentenceTable, sentence_table
+from qa.answering.reader import QUESTION_FEATURES, Reader
+from qa.answering.spans import span_table
+from qa.core.types import Span
+from qa.retrieval.candidates import Candidate
+from qa.retrieval.query import Query
+from qa.text.names import is_known_name
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+
+@dataclass(frozen=True, slots=True)
+class Short:
+    """The short answer: a span of one candidate's passage (offsets in its article), and the span model's score."""
+
+    index: int
+    span: Span
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """Everything the fitted step read and decided for one question (what training and tracing look at)."""
+
+    table: SentenceTable
+    probabilities: NDArray[np.float64]
+    best: int  # the chosen sentence's row
+    choice: Choice
+    short: Short | None
+    signals: Signals
+    features: tuple[float, ...]  # QUESTION_FEATURES
+    confidence: float  # the probability that the passages answer
+
+
+def best_short(reader: Reader, query: Query, candidates: Sequence[Candidate], choice: Choice) -> Short | None:
+    """The words of the chosen span most likely to be the answer itself."""
+    text = chosen_text(candidates, choice)
+    table = span_table(query, text)
+    if not table.spans:
+        return None
+    scores = reader.span_scores(table.rows)
+    i = int(np.argmax(scores))
+    start, end = table.spans[i]
+    # The chosen span's offsets are the article's: so are the short answer's.
+    offset = choice.span.start
+    return Short(choice.index, Span(offset + start, offset + end), float(scores[i]))
+
+
+def question_features(
+    query: Query,
+    candidates: Sequence[Candidate],
+    reading: tuple[SentenceTable, NDArray[np.float64], int],
+    short: Short | None,
+    signals: Signals,
+) -> tuple[float, ...]:
+    """What the abstention reads of one question, in QUESTION_FEATURES order."""
+    table, probs, best = reading
+    ordered = np.sort(probs)[::-1]
+    runner_up = float(ordered[1]) if len(ordered) > 1 else 0.0
+    values = (
+        signals.top_cosine,
+        signals.sentence_cosine,
+        float(probs[best]),
+        float(probs[best]) - runner_up,
+        table.lexical[best],
+        candidates[0].score,
+        table.sentences[best].index,
+        short.score if short is not None else 0.0,
+        len(signals.missing_names),
+        len(signals.unheard_names),
+        any(is_known_name(unit) for unit in signals.missing_names),
+        signals.absent_share,
+        signals.missing_dates,
+        signals.off_period,
+        signals.no_quantity,
+        query.language == "en",
+        len(query.terms),
+        query.answer_type == "number",
+        query.answer_type == "date",
+        query.answer_type == "name",
+    )
+    assert len(values) == len(QUESTION_FEATURES)
+    return tuple(float(v) for v in values)
+
+
+def read(
+    reader: Reader,
+    query: Query,
+    qvec: NDArray[np.float32],
+    candidates: Sequence[Candidate],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
+    window_vectors: Mapping[str, NDArray[np.float32]],
+    archive: Archive | None,
+) -> Reading | None:
+    """The fitted step over the best passages; None when they hold no sentence at all."""
+    sentences: list[Sentence] = pool_sentences(candidates, sentence_vectors, qvec, window_vectors)
+    if not sentences:
+        return None
+    table = sentence_table(query, candidates, sentences, archive.idf(query.terms) if archive is not None else None)
+    probs = reader.sentence_probabilities(table.rows)
+    best = int(np.argmax(probs))
+    chosen = table.sentences[best]
+    choice = Choice(chosen.index, extend(query, candidates[chosen.index], chosen), chosen.cosine)
+    short = best_short(reader, query, candidates, choice)
+    signals = abstention_signals(query, candidates, choice, archive)
+    features = question_features(query, candidates, (table, probs, best), short, signals)
+    return Reading(table, probs, best, choice, short, signals, features, reader.answerable(features))
+
+
+def _names(units: Sequence[tuple[str, ...]]) -> str:
+    return ", ".join(" ".join(unit) for unit in units)
+
+
+def abstention_reason(reader: Reader, reading: Reading) -> str:
+    """The reason in words: the signal that weighs most against an answer."""
+    s = reading.signals
+    if reader.abstention is None:
+        return "the passages do not answer"
+    contributions = dict(zip(QUESTION_FEATURES, reader.abstention.contributions(reading.features), strict=True))
+    worst = min(contributions, key=lambda k: contributions[k])
+    if worst in ("unheard_names",) and s.unheard_names:
+        return f"no article mentions {_names(s.unheard_names)}"
+    if worst in ("missing_names", "known_missing", "unheard_names") and s.missing_names:
+        return f"the passages found never mention {_names(s.missing_names)}"
+    if worst == "missing_dates" and s.missing_dates:
+        return "the passages found say nothing about the period the question names"
+    if worst == "off_period" and s.off_period:
+        return "the closest passage is about another period than the one asked"
+    if worst == "no_quantity" and s.no_quantity:
+        return "the question asks for a quantity and the closest passage gives none"
+    if worst == "absent_share" and s.absent_share > 0:
+        return "the archive never uses some of the question's key words"
+    return f"no passage comes close enough to answering (confidence {reading.confidence:.2f})"
