@@ -58,7 +58,7 @@ def run_timeline_eval(settings: Settings, gold: Path, *, as_json: bool = False) 
     report = {
         "benchmark": gold.stem,
         "index": str(settings.index_dir),
-        **score_timeline(index_events(settings.index_dir), events_gold),
+        **score_timeline(index_events(settings.index_dir).events, events_gold),
     }
     path = REPORTS_DIR / f"{gold.stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

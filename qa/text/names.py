@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from qa.text.analyzer import analyze, fold, stop_words, words
 
@@ -57,29 +57,34 @@ def _common_prefix(a: str, b: str) -> int:
     return n
 
 
-def mentioned(term: str, vocabulary: set[str]) -> bool:
-    """Whether a folded term, or a spelling of it in the other language, is among the folded words.
+def spellings(term: str, vocabulary: Iterable[str]) -> list[str]:
+    """The folded words that are this folded term, or a spelling of it in the other language.
 
     Names cross languages with a letter changed (Asia/Asie, Tokayev/Tokaïev), an ending changed
     (Moscow/Moscou) or added (Kazakh/Kazakhstan, Europe/européenne); short words must keep their length,
     so that "Paris" is not found in "pari".
     """
+    if term.isdigit() or len(term) < 4:
+        return [term] if term in vocabulary else []
+    return [word for word in vocabulary if word == term or (not word.isdigit() and _spells(term, word))]
+
+
+def _spells(term: str, word: str) -> bool:
+    prefix = _common_prefix(term, word)
+    if prefix >= 5 and prefix >= 0.6 * min(len(term), len(word)):
+        return True
+    if len(term) <= 5:
+        return len(word) == len(term) and difflib.SequenceMatcher(None, term, word).ratio() >= 0.75
+    return abs(len(word) - len(term)) <= 2 and difflib.SequenceMatcher(None, term, word).ratio() >= 0.8
+
+
+def mentioned(term: str, vocabulary: set[str]) -> bool:
+    """Whether a folded term, or a spelling of it in the other language, is among the folded words."""
     if term in vocabulary:
         return True
     if term.isdigit() or len(term) < 4:
         return False
-    for word in vocabulary:
-        if word.isdigit():
-            continue
-        prefix = _common_prefix(term, word)
-        if prefix >= 5 and prefix >= 0.6 * min(len(term), len(word)):
-            return True
-        if len(term) <= 5:
-            if len(word) == len(term) and difflib.SequenceMatcher(None, term, word).ratio() >= 0.75:
-                return True
-        elif abs(len(word) - len(term)) <= 2 and difflib.SequenceMatcher(None, term, word).ratio() >= 0.8:
-            return True
-    return False
+    return any(not word.isdigit() and _spells(term, word) for word in vocabulary)
 
 
 # English names whose French form no spelling rule reaches ("United States" / "États-Unis"): countries,

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 from qa.core.errors import InputError
 from qa.core.limits import DEFAULT_TIMELINE, MAX_TIMELINE
-from qa.core.types import Article, Event, EventSource
+from qa.core.types import Article, Event, EventSource, Resolution
 from qa.index.manifest import STORE, read_manifest
 from qa.index.store import Store
+from qa.retrieval.query import analyse
 from qa.text.analyzer import analyze_query
 from qa.text.dates import DateRange, extract_dates, parse_period, value_range
+from qa.text.names import spellings
+from qa.text.relative import relative_date
 from qa.text.sentences import split_sentences
 
 PRECISION = {1: "year", 2: "month", 3: "day"}
@@ -25,22 +32,39 @@ SAME_EVENT = 0.3
 
 def article_events(article: Article) -> list[Event]:
     """The article's dated sentences, one event per date: where several sentences give one date (a heading
-    and the sentence under it), the longest is kept. Relative dates ("trois mois plus tard") are not read."""
-    kept: dict[tuple[str, str | None], EventSource] = {}
+    and the sentence under it), the longest is kept. A sentence with no written date but a relative one is
+    dated from the previous dated sentence ("trois mois plus tard") or from the publication ("lundi"), and
+    marked as resolved; without that anchor it dates nothing."""
+    kept: dict[tuple[str, str | None], tuple[EventSource, Resolution | None]] = {}
+    previous: str | None = None
     for span in split_sentences(article.text):
         sentence = article.text[span.start : span.end]
+        source = EventSource(article.id, article.title, article.date, span.start, span.end, sentence)
         mentions = extract_dates(sentence, reference=article.date)
         if not mentions:
+            rel = relative_date(sentence, published=article.date, previous=previous)
+            if rel is None:
+                continue
+            key = (rel.value, rel.value_end)
+            resolution = Resolution(sentence[rel.start : rel.end], rel.anchor, rel.anchor_value)
+            if key not in kept:
+                kept[key] = (source, resolution)
+            previous = rel.value_end or rel.value
             continue
         first = mentions[0]
         if _PERIOD_CUE.search(sentence[max(0, first.start - 40) : first.start]):
             continue
         values = sorted({m.value for m in mentions if (m.start, m.end) == (first.start, first.end)}, key=value_range)
         key = (values[0], values[-1] if len(values) > 1 else None)
-        source = EventSource(article.id, article.title, article.date, span.start, span.end, sentence)
-        if key not in kept or len(sentence) > len(kept[key].text):
-            kept[key] = source
-    return [Event(date, end, PRECISION[date.count("-") + 1], (source,)) for (date, end), source in kept.items()]
+        previous = values[0]
+        # A written date wins over a relative one, and the longer sentence over the shorter.
+        held = kept.get(key)
+        if held is None or held[1] is not None or len(sentence) > len(held[0].text):
+            kept[key] = (source, None)
+    return [
+        Event(date, end, PRECISION[date.count("-") + 1], (source,), resolution)
+        for (date, end), (source, resolution) in kept.items()
+    ]
 
 
 def _terms(event: Event) -> set[str]:
@@ -58,7 +82,9 @@ def merge_events(events: Iterable[Event]) -> list[Event]:
                 continue
             union = terms | other_terms
             if union and len(terms & other_terms) / len(union) >= SAME_EVENT:
-                merged[n] = (Event(other.date, other.date_end, other.precision, other.sources + event.sources), union)
+                # One report that writes the date out is enough: the event is no longer a relative reading.
+                resolved = None if other.resolved is None or event.resolved is None else other.resolved
+                merged[n] = (Event(other.date, other.date_end, other.precision, other.sources + event.sources, resolved), union)
                 break
         else:
             merged.append((event, terms))
@@ -84,24 +110,54 @@ def in_period(event: Event, period: DateRange) -> bool:
     return rng.first_day <= period.last_day and period.first_day <= rng.last_day
 
 
-def relevance(event: Event, query_terms: set[str]) -> int:
-    """How many of the query's terms the event's sentences hold."""
-    return len(_terms(event) & query_terms)
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Every event of an archive in date order, with what selecting them reads, computed once."""
+
+    events: tuple[Event, ...]
+    postings: dict[str, tuple[int, ...]]  # each term (French and English stems) -> the events holding it
+    last_days: tuple[dt.date, ...]  # running maximum of the events' last days, for a quick period cut
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> Timeline:
+        ordered = tuple(sorted(events, key=event_order))
+        ends = tuple(accumulate((span_of(e).last_day for e in ordered), max))
+        postings: dict[str, list[int]] = {}
+        for n, event in enumerate(ordered):
+            for term in _terms(event):
+                postings.setdefault(term, []).append(n)
+        return cls(ordered, {t: tuple(ns) for t, ns in postings.items()}, ends)
+
+    def scores(self, query: str) -> dict[int, int]:
+        """Per event holding any of the query's terms, how many it holds; an English name counts where its
+        French spelling is (Moscow/Moscou), through the vocabulary, not event by event."""
+        analysed = analyse(query)
+        names = {t for unit in analysed.names for t in unit}
+        out: dict[int, int] = {}
+        for term in {*analysed.terms, *analyze_query(query), *names}:
+            words = [term] if term in self.postings else spellings(term, self.postings) if term in names else []
+            hit = {n for word in words for n in self.postings[word]}
+            for n in hit:
+                out[n] = out.get(n, 0) + 1
+        return out
+
+    def __len__(self) -> int:
+        return len(self.events)
 
 
-def archive_events(articles: Iterable[Article]) -> list[Event]:
+def archive_events(articles: Iterable[Article]) -> Timeline:
     """Every event of these articles, merged across them, in date order."""
-    return merge_events(e for article in articles for e in article_events(article))
+    return Timeline.of(merge_events(e for article in articles for e in article_events(article)))
 
 
-def index_events(index_dir: Path) -> list[Event]:
+def index_events(index_dir: Path) -> Timeline:
     """Every event of the index at index_dir, without a model; "no index at ..." when there is none."""
     read_manifest(index_dir)
     return archive_events(Store(index_dir / STORE).iter_articles())
 
 
 def select_events(
-    events: Sequence[Event],
+    timeline: Timeline,
     *,
     query: str | None = None,
     date_from: str | None = None,
@@ -109,14 +165,21 @@ def select_events(
     limit: int = DEFAULT_TIMELINE,
 ) -> list[Event]:
     """The events in the period (open ends when None), in date order; with a query, the `limit` most relevant
-    to it (sharing the most of its terms), still in date order. InputError for a bad period or limit."""
+    to it (sharing the most of its terms, English names in their French forms too), still in date order.
+    InputError for a bad period or limit."""
     if not 1 <= limit <= MAX_TIMELINE:
         raise InputError(f"limit must be between 1 and {MAX_TIMELINE}, not {limit}")
     period = parse_period(date_from, date_to)
-    chosen = [e for e in events if period is None or in_period(e, period)]
+    events = timeline.events
+    lo, hi = 0, len(events)
+    if period is not None:
+        # Events are in order of first day: those starting after the period are past `hi`; those ending
+        # before it are before `lo` (the running maximum of last days only grows).
+        hi = bisect.bisect_right(events, period.last_day, key=lambda e: span_of(e).first_day)
+        lo = bisect.bisect_left(timeline.last_days, period.first_day, hi=hi)
+    chosen = [n for n in range(lo, hi) if period is None or in_period(events[n], period)]
     if query is None or not query.strip():
-        return chosen[:limit]
-    terms = set(analyze_query(query))
-    scores = [relevance(e, terms) for e in chosen]
-    best = sorted((n for n, score in enumerate(scores) if score > 0), key=lambda n: -scores[n])[:limit]
-    return [chosen[n] for n in sorted(best)]
+        return [events[n] for n in chosen[:limit]]
+    scores = timeline.scores(query)
+    best = sorted((n for n in chosen if scores.get(n, 0) > 0), key=lambda n: -scores[n])[:limit]
+    return [events[n] for n in sorted(best)]

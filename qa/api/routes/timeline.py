@@ -49,7 +49,9 @@ async def timeline(
 ) -> dict[str, Any]:
     """Each event is a sentence reporting something at a date written in the text (not the publication date),
     at day, month or year precision; one reported by several articles is listed once, citing each, with
-    `text == article.text[start:end]`. Relative dates ("trois mois plus tard") are not read."""
+    `text == article.text[start:end]`. A date given relatively is read only from an anchor the text gives: the
+    previous dated sentence ("trois mois plus tard") or the publication date ("lundi", "l'an dernier"); such
+    events carry `resolved`."""
     try:
         events = await run_in_threadpool(engine.timeline, q, date_from=date_from, date_to=date_to, limit=limit)
     except InputError as exc:  # a bad period, said as FastAPI says a bad parameter: every 422 has one shape
