@@ -19,7 +19,7 @@ from qa.core.config import Settings
 from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
 from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
-from qa.core.types import Answer, Article, Event
+from qa.core.types import Answer, Article, Event, text_hash
 from qa.index.dense import DenseIndex
 from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
 from qa.index.prepare import Prepared, VectorRow, embed_missing, prepare
@@ -33,7 +33,7 @@ from qa.retrieval.candidates import Candidate, mentions_dates
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
 from qa.text.dates import parse_period
-from qa.timeline.events import Timeline, archive_events, select_events
+from qa.timeline.events import Timeline, archive_events, article_events, select_events
 
 if TYPE_CHECKING:
     import numpy as np
@@ -91,6 +91,8 @@ class Engine:
         self._swap_lock = threading.Lock()
         self._manifest_key = key if key is not None else self._key()
         self._events_cache: tuple[object, Timeline] | None = None
+        self._events_lock = threading.Lock()
+        self._article_events: dict[str, tuple[str, list[Event]]] = {}  # article id -> (content hash, its events)
 
     @classmethod
     def open(
@@ -255,16 +257,31 @@ class Engine:
         return select_events(self.events(), query=query, date_from=date_from, date_to=date_to, limit=limit)
 
     def events(self) -> Timeline:
-        """Every event of the generation served, found once per generation (all articles are read)."""
+        """Every event of the generation served, found once per generation; an article's own events are kept by
+        its content, so a new generation reads again only the articles that changed."""
         generation = (self._store_id, self.manifest.generation)  # a rebuilt index starts its generations again
-        with self._swap_lock:
+        with self._events_lock:  # one reading at a time: the first requests wait for it rather than repeat it
             cached = self._events_cache
-        if cached is not None and cached[0] == generation:
-            return cached[1]
-        events = archive_events(self.store.iter_articles())
-        with self._swap_lock:
-            self._events_cache = (generation, events)
-        return events
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            known = self._article_events
+            seen: dict[str, tuple[str, list[Event]]] = {}
+
+            def found(article: Article) -> list[Event]:
+                key = text_hash(article.text, article.title, article.date.isoformat() if article.date else None)
+                held = known.get(article.id)
+                events = held[1] if held is not None and held[0] == key else article_events(article)
+                seen[article.id] = (key, events)
+                return events
+
+            timeline = archive_events(self.store.iter_articles(), found=found)
+            self._article_events = seen
+            self._events_cache = (generation, timeline)
+            return timeline
+
+    def warm_timeline(self) -> None:
+        """Find the events in the background, so that the first GET /timeline does not wait for them."""
+        threading.Thread(target=self.events, name="qa-timeline-warm", daemon=True).start()
 
     # --- reading ------------------------------------------------------------------------------------------
     def health(self) -> dict[str, object]:

@@ -72,3 +72,21 @@ def test_serve_startup_reads_the_manifest_and_the_dense_base_once(
 def test_a_non_question_abstains_honestly(fake_index: Settings, fake_encoder: FakeEncoder, question: str) -> None:
     answer = Engine.open(fake_index, fake_encoder).ask(question, 5)
     assert answer.answer is None and answer.citations  # the passages are still shown
+
+
+def test_the_timeline_reads_again_only_the_articles_that_changed(
+    fake_index: Settings, fake_encoder: FakeEncoder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import qa.engine as engine_module
+    from qa.core.types import Article
+
+    read: list[str] = []
+    real = engine_module.article_events
+    monkeypatch.setattr(engine_module, "article_events", lambda a: read.append(a.id) or real(a))
+    engine = Engine.open(fake_index, fake_encoder)
+    first = engine.events()
+    assert len(read) == 2 and engine.events() is first  # the seeds, read once per generation
+    engine.put_article(Article("new", "Le 3 mars 2026, un accord a été signé à Astana.", "Nouveau", None))
+    events = engine.events()
+    assert read[2:] == ["new"]
+    assert "2026-03-03" in {e.date for e in events.events}

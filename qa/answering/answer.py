@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,7 +11,7 @@ import numpy as np
 from qa.answering.abstention import UNCALIBRATED, Archive, Bars, Signals, abstention_signals, chosen_text, should_abstain
 from qa.answering.evidence import Choice, choose_sentence
 from qa.answering.reader import Reader
-from qa.answering.reading import Reading, Short, abstention_reason, read
+from qa.answering.reading import Reading, Short, abstention_reason, best_short, read, rules_reason
 from qa.core.types import Answer, Citation, ShortAnswer
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
@@ -37,7 +37,6 @@ class Decision:
 # Why an abstention that no model weighed was made.
 NOTHING_FOUND = "no passage of the archive is close to the question"
 NOTHING_ASKED = "the question has no word to look for"
-RULES = "the passages do not answer (by the rules for a model with no fitted reader)"
 
 
 def decide(
@@ -57,18 +56,45 @@ def decide(
     if not query.terms:
         return Decision(query, candidates, None, None, True, reason=NOTHING_ASKED)
     if reader is not None:
-        reading = read(reader, query, qvec, candidates, sentence_vectors, window_vectors or {}, archive)
-        if reading is None:
-            return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
-        abstain = reading.confidence < (reader.abstention.threshold if reader.abstention is not None else 0.0)
-        reason = abstention_reason(reader, reading) if abstain else None
-        return Decision(query, candidates, reading.choice, reading.signals, abstain, reading.short, reason, reading)
+        return _fitted(reader, query, qvec, candidates, sentence_vectors, window_vectors or {}, bars, archive)
     choice = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
     if not candidates or choice is None:
         return Decision(query, candidates, choice, None, True, reason=NOTHING_FOUND)
     signals = abstention_signals(query, candidates, choice, archive)
     abstain = should_abstain(signals, bars)
-    return Decision(query, candidates, choice, signals, abstain, reason=RULES if abstain else None)
+    return Decision(query, candidates, choice, signals, abstain, reason=rules_reason(signals) if abstain else None)
+
+
+def _fitted(
+    reader: Reader,
+    query: Query,
+    qvec: NDArray[np.float32],
+    candidates: Sequence[Candidate],
+    sentence_vectors: Mapping[str, NDArray[np.float32]],
+    window_vectors: Mapping[str, NDArray[np.float32]],
+    bars: Bars,
+    archive: Archive | None,
+) -> Decision:
+    """The answer step with a fitted reader, as its policy says: the sentence by the ranker or the rules, the
+    short answer by the span model, the abstention by the fitted model, the rules, or either."""
+    reading = read(reader, query, qvec, candidates, sentence_vectors, window_vectors, archive)
+    if reading is None:
+        return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
+    policy = reader.policy
+    if policy.sentence == "rules":
+        chosen = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
+        if chosen is not None:
+            signals = abstention_signals(query, candidates, chosen, archive)
+            reading = replace(reading, choice=chosen, short=best_short(reader, query, candidates, chosen), signals=signals)
+    by_model = reader.abstains(reading.features)
+    by_rules = should_abstain(reading.signals, bars)
+    abstain = {"fitted": by_model, "rules": by_rules, "either": by_model or by_rules}[policy.abstention]
+    reason = None
+    if abstain:
+        reason = (
+            abstention_reason(reader, reading) if by_model and policy.abstention != "rules" else rules_reason(reading.signals)
+        )
+    return Decision(query, candidates, reading.choice, reading.signals, abstain, reading.short, reason, reading)
 
 
 def compose_answer(decision: Decision) -> Answer:
@@ -94,7 +120,10 @@ def compose_answer(decision: Decision) -> Answer:
         )
     if answered is None:
         return Answer(
-            question=decision.query.text, answer=None, citations=tuple(citations), abstained_because=decision.reason or RULES
+            question=decision.query.text,
+            answer=None,
+            citations=tuple(citations),
+            abstained_because=decision.reason or NOTHING_FOUND,
         )
     sentence = chosen_text(candidates, answered).strip()
     short = None

@@ -1,14 +1,13 @@
 """The fitted reader: a sentence ranker, a span model and a calibrated abstention, loaded from plain files per model.
 
 A model's folder (qa/answering/params/MODEL/) holds what eval/train_reader.py wrote: `reader.json` (the
-feature names each part reads, the abstention's logistic coefficients and threshold, how it was fitted
-and measured) and two LightGBM text models, `sentences.txt` and `spans.txt`.
+feature names each part reads, the abstention's threshold and vetoes, how it was fitted and measured) and
+three LightGBM text models, `sentences.txt`, `spans.txt` and `abstention.txt`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ PARAMS = Path(__file__).resolve().parent / "params"
 READER_FILE = "reader.json"
 SENTENCE_MODEL = "sentences.txt"
 SPAN_MODEL = "spans.txt"
+ABSTENTION_MODEL = "abstention.txt"
 
 QUESTION_FEATURES = (
     "top_cosine",  # the best passage's cosine to the question
@@ -61,48 +61,61 @@ class Scorer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Abstention:
-    """A logistic model of "the passages answer", over standardised QUESTION_FEATURES, and its threshold."""
+    """A model of "the passages answer" over QUESTION_FEATURES (LightGBM, binary), its threshold, and the
+    signals that settle an abstention alone."""
 
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+    model: Scorer
     threshold: float  # abstain below this probability
+    vetoes: tuple[str, ...] = ()  # any of these features above 0: abstain, chosen on the training questions
 
-    def contributions(self, x: Sequence[float]) -> list[float]:
-        """Each feature's share of the log-odds, from where the average question stands."""
-        return [c * (v - m) / s for v, m, s, c in zip(x, self.mean, self.scale, self.coef, strict=True)]
+    def vetoed(self, x: Sequence[float]) -> str | None:
+        """The first veto the question's features raise, or None."""
+        return next((name for name in self.vetoes if x[QUESTION_FEATURES.index(name)] > 0), None)
 
     def probability(self, x: Sequence[float]) -> float:
-        z = self.intercept + sum(self.contributions(x))
-        return 1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z))))
+        return float(np.asarray(self.model.predict(np.asarray([x], dtype=np.float32), num_threads=1))[0])
+
+    def contributions(self, x: Sequence[float]) -> list[float]:
+        """Each feature's share of the log-odds for this question (the model's SHAP values)."""
+        raw = np.asarray(self.model.predict(np.asarray([x], dtype=np.float32), pred_contrib=True, num_threads=1))[0]
+        return [float(v) for v in raw[: len(QUESTION_FEATURES)]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "features": list(QUESTION_FEATURES),
-            "mean": list(self.mean),
-            "scale": list(self.scale),
-            "coef": list(self.coef),
-            "intercept": self.intercept,
-            "threshold": self.threshold,
-        }
+        return {"features": list(QUESTION_FEATURES), "threshold": self.threshold, "vetoes": list(self.vetoes)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Abstention:
+    def from_dict(cls, d: Mapping[str, Any], model: Scorer) -> Abstention:
         if list(d["features"]) != list(QUESTION_FEATURES):
             raise ValueError("the abstention was fitted on other question features: refit it (eval/train_reader.py)")
-        return cls(tuple(d["mean"]), tuple(d["scale"]), tuple(d["coef"]), float(d["intercept"]), float(d["threshold"]))
+        unknown = sorted(set(d.get("vetoes", ())) - set(QUESTION_FEATURES))
+        if unknown:
+            raise ValueError(f"the abstention names vetoes this code does not compute: {unknown}")
+        return cls(model, float(d["threshold"]), tuple(d.get("vetoes", ())))
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Which parts of the answer step the fitted models take: the sentence ("fitted" ranker or "rules") and
+    the abstention ("fitted", "rules", or "either" abstaining). Chosen by measurement (eval/train_reader.py)."""
+
+    sentence: str = "fitted"
+    abstention: str = "fitted"
+
+    def __post_init__(self) -> None:
+        if self.sentence not in ("fitted", "rules") or self.abstention not in ("fitted", "rules", "either"):
+            raise ValueError(f"not a reader policy: {self}")
 
 
 class Reader:
     """The fitted answer step: which sentence answers, which words of it, and whether the passages answer at all."""
 
-    def __init__(self, sentences: Scorer, spans: Scorer, abstention: Abstention | None) -> None:
+    def __init__(self, sentences: Scorer, spans: Scorer, abstention: Abstention | None, policy: Policy | None = None) -> None:
         self.sentences = sentences
         self.spans = spans
         self.abstention = abstention
+        self.policy = policy or Policy()
         # LightGBM boosters predict from one thread at a time.
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def _predict(self, model: Scorer, rows: NDArray[np.float32]) -> NDArray[np.float64]:
         if not len(rows):
@@ -119,8 +132,24 @@ class Reader:
         return self._predict(self.spans, rows)
 
     def answerable(self, x: Sequence[float]) -> float:
-        """The probability that the passages answer (1.0 when no abstention was fitted)."""
-        return self.abstention.probability(x) if self.abstention is not None else 1.0
+        """The probability that the passages answer (1.0 when no abstention was fitted, 0.0 when a veto settles it)."""
+        if self.abstention is None:
+            return 1.0
+        with self._lock:
+            return 0.0 if self.abstention.vetoed(x) else self.abstention.probability(x)
+
+    def contributions(self, x: Sequence[float]) -> list[float]:
+        """Each question feature's weight for or against an answer (none fitted: zeros)."""
+        if self.abstention is None:
+            return [0.0] * len(QUESTION_FEATURES)
+        with self._lock:
+            return self.abstention.contributions(x)
+
+    def abstains(self, x: Sequence[float]) -> bool:
+        """Whether the passages do not answer: a veto, or a probability below the threshold."""
+        if self.abstention is None:
+            return False
+        return self.abstention.vetoed(x) is not None or self.answerable(x) < self.abstention.threshold
 
     @classmethod
     def load(cls, folder: Path) -> Reader:
@@ -132,7 +161,9 @@ class Reader:
             raise ValueError(f"the reader in {folder} was fitted on other features: refit it (eval/train_reader.py)")
         sentences = lightgbm.Booster(model_file=str(folder / SENTENCE_MODEL))
         spans = lightgbm.Booster(model_file=str(folder / SPAN_MODEL))
-        return cls(sentences, spans, Abstention.from_dict(meta["abstention"]))
+        abstention = lightgbm.Booster(model_file=str(folder / ABSTENTION_MODEL))
+        policy = Policy(**meta.get("policy", {}))
+        return cls(sentences, spans, Abstention.from_dict(meta["abstention"], abstention), policy)
 
 
 @lru_cache(maxsize=4)

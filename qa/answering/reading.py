@@ -126,11 +126,30 @@ def _names(units: Sequence[tuple[str, ...]]) -> str:
 
 def abstention_reason(reader: Reader, reading: Reading) -> str:
     """The reason in words: the signal that weighs most against an answer."""
-    s = reading.signals
     if reader.abstention is None:
         return "the passages do not answer"
-    contributions = dict(zip(QUESTION_FEATURES, reader.abstention.contributions(reading.features), strict=True))
-    worst = min(contributions, key=lambda k: contributions[k])
+    contributions = dict(zip(QUESTION_FEATURES, reader.contributions(reading.features), strict=True))
+    worst = reader.abstention.vetoed(reading.features) or min(contributions, key=lambda k: contributions[k])
+    return _reason(worst, reading.signals, f"confidence {reading.confidence:.2f}")
+
+
+def rules_reason(signals: Signals) -> str:
+    """The reason in words for an abstention by the rules: the first of their signals that is raised."""
+    s = signals
+    for worst, raised in (
+        ("missing_dates", s.missing_dates),
+        ("off_period", s.off_period),
+        ("no_quantity", s.no_quantity),
+        ("unheard_names", bool(s.unheard_names)),
+        ("missing_names", bool(s.missing_names)),
+        ("absent_share", s.absent_share > 0),
+    ):
+        if raised:
+            return _reason(worst, s, f"closest sentence at cosine {s.sentence_cosine:.2f}")
+    return _reason("top_cosine", s, f"closest passage at cosine {s.top_cosine:.2f}")
+
+
+def _reason(worst: str, s: Signals, closeness: str) -> str:
     if worst in ("unheard_names",) and s.unheard_names:
         return f"no article mentions {_names(s.unheard_names)}"
     if worst in ("missing_names", "known_missing", "unheard_names") and s.missing_names:
@@ -143,4 +162,4 @@ def abstention_reason(reader: Reader, reading: Reading) -> str:
         return "the question asks for a quantity and the closest passage gives none"
     if worst == "absent_share" and s.absent_share > 0:
         return "the archive never uses some of the question's key words"
-    return f"no passage comes close enough to answering (confidence {reading.confidence:.2f})"
+    return f"no passage comes close enough to answering ({closeness})"

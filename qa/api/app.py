@@ -58,15 +58,22 @@ def create_app(settings: Settings, engine: Engine | None = None, *, startup: Sta
     """The app over `engine`; or, when None, over the Engine `startup` provides when it can (the app answers
     "starting" until then); or, without either, over an Engine opened from settings.index_dir at start-up."""
 
+    def adopt(opened: Engine) -> None:
+        app.state.engine = opened
+        # The timeline reads every article once per generation: begun now, the first GET /timeline need not wait.
+        opened.warm_timeline()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if app.state.engine is None and startup is None:
+        if app.state.engine is not None:
+            app.state.engine.warm_timeline()
+        elif startup is None:
             from qa.engine import Engine
 
-            app.state.engine = await run_in_threadpool(Engine.open, settings)
+            adopt(await run_in_threadpool(Engine.open, settings))
         if startup is not None:
             # Before uvicorn binds the port, but in a thread: the port opens at once, whatever the start takes.
-            startup.start(lambda opened: setattr(app.state, "engine", opened))
+            startup.start(adopt)
         stop = threading.Event()
         refresher = threading.Thread(
             target=_refresh_loop,

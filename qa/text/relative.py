@@ -128,11 +128,16 @@ def _from_publication(sentence: str, published: dt.date) -> RelativeDate | None:
         if not m.group(0).casefold().startswith(("last", "on", "this")) and _HABIT.search(sentence[: m.start()]):
             continue
         target = _WEEKDAYS[m.group("day").casefold()]
-        # News tells of the last such day before it was published, unless it says "prochain" (next).
-        if (m.group("which") or "").casefold() == "prochain":
+        # News tells of the last such day on or before the day it was published ("mardi" in Tuesday's paper is
+        # that day), unless it says "prochain" (next); "dernier" (last) is before the day itself.
+        which = (m.group("which") or "").casefold()
+        if which == "prochain":
             day = published + dt.timedelta(days=(target - published.weekday()) % 7 or 7)
         else:
-            day = published - dt.timedelta(days=(published.weekday() - target) % 7 or 7)
+            back = (published.weekday() - target) % 7
+            day = published - dt.timedelta(
+                days=back or (7 if which == "dernier" or m.group(0).casefold().startswith("last") else 0)
+            )
         return RelativeDate(m.start(), m.end(), day.isoformat(), "publication", anchor)
     return None
 

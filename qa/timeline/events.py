@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -74,21 +74,33 @@ def _terms(event: Event) -> set[str]:
 def merge_events(events: Iterable[Event]) -> list[Event]:
     """One event per happening: reports of one date whose sentences share enough terms are merged, citing
     each article; the result in chronological order."""
+    return sorted((e for e, _ in _merged(events)), key=event_order)
+
+
+def _merged(events: Iterable[Event]) -> list[tuple[Event, set[str]]]:
+    """The merged events with their terms. Only reports of the same dates sharing a term can meet the bar, so
+    those are the only ones compared (an inverted index per date): a year of a big archive holds thousands."""
     merged: list[tuple[Event, set[str]]] = []
+    postings: dict[tuple[str, str | None], dict[str, set[int]]] = {}
     for event in events:
         terms = _terms(event)
-        for n, (other, other_terms) in enumerate(merged):
-            if (other.date, other.date_end) != (event.date, event.date_end):
-                continue
+        post = postings.setdefault((event.date, event.date_end), {})
+        for n in sorted({n for t in terms for n in post.get(t, ())}):
+            other, other_terms = merged[n]
             union = terms | other_terms
-            if union and len(terms & other_terms) / len(union) >= SAME_EVENT:
+            if len(terms & other_terms) / len(union) >= SAME_EVENT:
                 # One report that writes the date out is enough: the event is no longer a relative reading.
                 resolved = None if other.resolved is None or event.resolved is None else other.resolved
-                merged[n] = (Event(other.date, other.date_end, other.precision, other.sources + event.sources, resolved), union)
+                joined = Event(other.date, other.date_end, other.precision, other.sources + event.sources, resolved)
+                merged[n] = (joined, union)
+                for t in terms - other_terms:
+                    post.setdefault(t, set()).add(n)
                 break
         else:
+            for t in terms:
+                post.setdefault(t, set()).add(len(merged))
             merged.append((event, terms))
-    return sorted((e for e, _ in merged), key=event_order)
+    return merged
 
 
 def event_order(event: Event) -> tuple[object, ...]:
@@ -120,13 +132,19 @@ class Timeline:
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> Timeline:
-        ordered = tuple(sorted(events, key=event_order))
-        ends = tuple(accumulate((span_of(e).last_day for e in ordered), max))
+        """The timeline of events already merged."""
+        return cls.of_terms([(e, _terms(e)) for e in events])
+
+    @classmethod
+    def of_terms(cls, pairs: Iterable[tuple[Event, set[str]]]) -> Timeline:
+        """The timeline of merged events given with their terms (computed once, while merging)."""
+        ordered = sorted(pairs, key=lambda pair: event_order(pair[0]))
+        ends = tuple(accumulate((span_of(e).last_day for e, _ in ordered), max))
         postings: dict[str, list[int]] = {}
-        for n, event in enumerate(ordered):
-            for term in _terms(event):
+        for n, (_, terms) in enumerate(ordered):
+            for term in terms:
                 postings.setdefault(term, []).append(n)
-        return cls(ordered, {t: tuple(ns) for t, ns in postings.items()}, ends)
+        return cls(tuple(e for e, _ in ordered), {t: tuple(ns) for t, ns in postings.items()}, ends)
 
     def scores(self, query: str) -> dict[int, int]:
         """Per event holding any of the query's terms, how many it holds; an English name counts where its
@@ -145,9 +163,10 @@ class Timeline:
         return len(self.events)
 
 
-def archive_events(articles: Iterable[Article]) -> Timeline:
-    """Every event of these articles, merged across them, in date order."""
-    return Timeline.of(merge_events(e for article in articles for e in article_events(article)))
+def archive_events(articles: Iterable[Article], *, found: Callable[[Article], list[Event]] = article_events) -> Timeline:
+    """Every event of these articles, merged across them, in date order; `found` gives an article's own events
+    (article_events, or a cache of it)."""
+    return Timeline.of_terms(_merged(e for article in articles for e in found(article)))
 
 
 def index_events(index_dir: Path) -> Timeline:

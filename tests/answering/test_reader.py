@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qa.answering.answer import compose_answer, decide
 from qa.answering.features import SENTENCE_FEATURES
-from qa.answering.reader import QUESTION_FEATURES, Abstention, Reader
+from qa.answering.reader import QUESTION_FEATURES, Abstention, Policy, Reader
 from qa.answering.spans import MAX_SPAN_WORDS, SPAN_FEATURES, span_table
 from qa.core.types import Chunk, Passage, Span
 from qa.retrieval.candidates import Candidate
@@ -29,10 +29,21 @@ class Column:
         return self.sign * np.asarray(data)[:, self.i]
 
 
-def abstention(weights: dict[str, float], threshold: float) -> Abstention:
-    n = len(QUESTION_FEATURES)
-    coef = tuple(weights.get(f, 0.0) for f in QUESTION_FEATURES)
-    return Abstention((0.0,) * n, (1.0,) * n, coef, 0.0, threshold)
+class Logistic:
+    """A stand-in for the fitted abstention: a logistic of weighted features, with its contributions."""
+
+    def __init__(self, weights: dict[str, float]) -> None:
+        self.coef = np.array([weights.get(f, 0.0) for f in QUESTION_FEATURES])
+
+    def predict(self, data: Any, pred_contrib: bool = False, **kwargs: Any) -> Any:
+        x = np.asarray(data, dtype=np.float64)
+        if pred_contrib:
+            return np.hstack([x * self.coef, np.zeros((len(x), 1))])
+        return 1.0 / (1.0 + np.exp(-(x @ self.coef)))
+
+
+def abstention(weights: dict[str, float], threshold: float, vetoes: tuple[str, ...] = ()) -> Abstention:
+    return Abstention(Logistic(weights), threshold, vetoes)
 
 
 def candidates_of(article_id: str, text: str, offset: int = 0) -> list[Candidate]:
@@ -83,6 +94,10 @@ def test_abstention_says_why() -> None:
     answer = compose_answer(decide(analyse("Qu'a signé Tokaïev à Tokyo ?"), np.zeros(4, np.float32), cands, {}, reader=reader))
     assert answer.answer is None and answer.short is None
     assert answer.abstained_because is not None and "tokyo" in answer.abstained_because
+    # A veto settles it alone, and is the reason given.
+    vetoing = Reader(reader.sentences, reader.spans, abstention({}, 0.0, ("missing_names",)))
+    vetoed = compose_answer(decide(analyse("Qu'a signé Tokaïev à Tokyo ?"), np.zeros(4, np.float32), cands, {}, reader=vetoing))
+    assert vetoed.answer is None and vetoed.abstained_because is not None and "tokyo" in vetoed.abstained_because
     # Present names: the same reader answers.
     answered = compose_answer(decide(analyse("Qui a été reçu à Astana ?"), np.zeros(4, np.float32), cands, {}, reader=reader))
     assert answered.answer is not None and answered.abstained_because is None
@@ -122,3 +137,23 @@ def test_the_short_answer_is_exactly_the_article_text_between_its_offsets(
         highlight = answer.citations[answer.short.citation - 1].highlight
         assert isinstance(highlight, Span)
         assert highlight.start <= answer.short.start < answer.short.end <= highlight.end
+
+
+def test_the_policy_gives_the_sentence_and_the_abstention_to_the_rules() -> None:
+    text = "Le sommet a eu lieu à Astana.\nLes deux chefs d'État ont signé 24 accords bilatéraux à Astana."
+    cands = candidates_of("astana", text)
+    query = analyse("Combien d'accords ont été signés à Astana ?")
+    # A ranker that always takes the first sentence, and an abstention that never abstains.
+    first = Column(SENTENCE_FEATURES, "position", -1.0)
+    fitted = Reader(first, Column(SPAN_FEATURES, "type_match"), abstention({}, 0.0))
+    assert "24 accords" not in (compose_answer(decide(query, np.zeros(4, np.float32), cands, {}, reader=fitted)).answer or "")
+    by_rules = Reader(first, Column(SPAN_FEATURES, "type_match"), abstention({}, 0.0), Policy("rules", "rules"))
+    answer = compose_answer(decide(query, np.zeros(4, np.float32), cands, {}, reader=by_rules))
+    assert answer.answer is not None and "24 accords" in answer.answer
+    # The short answer is taken from the sentence the rules chose.
+    highlight = answer.citations[0].highlight
+    assert answer.short is not None and highlight is not None
+    assert highlight.start <= answer.short.start < answer.short.end <= highlight.end
+    # The rules abstain on a name the passages never mention, with their own reason.
+    tokyo = compose_answer(decide(analyse("Qu'a signé Tokaïev à Tokyo ?"), np.zeros(4, np.float32), cands, {}, reader=by_rules))
+    assert tokyo.answer is None and tokyo.abstained_because is not None and "tokyo" in tokyo.abstained_because

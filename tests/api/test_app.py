@@ -42,6 +42,9 @@ class BrokenEngine:
     def refresh(self) -> bool:
         return False
 
+    def warm_timeline(self) -> None:
+        pass
+
     def ask(self, question: str, k: int = 5, **options: Any) -> Any:
         raise RuntimeError("simulated bug")
 

@@ -59,9 +59,19 @@ def test_a_relative_date_is_read_from_the_previous_dated_sentence_and_marked() -
 
 def test_a_relative_date_is_read_from_the_publication_in_french_and_english() -> None:
     # Published on Wednesday 19 November 2025.
-    text = "Lundi, le président a reçu son homologue. L'an dernier, les échanges ont doublé. On Friday, talks began."
+    text = (
+        "Lundi, le président a reçu son homologue. L'an dernier, les échanges ont doublé. On Friday, talks began. "
+        "Mercredi, le ministre a parlé. Mercredi dernier, il a signé."
+    )
     found = {(e.date, e.resolved.anchor if e.resolved else None) for e in article_events(article(text))}
-    assert found == {("2025-11-17", "publication"), ("2024", "publication"), ("2025-11-14", "publication")}
+    # "Mercredi" in Wednesday's paper is that very day; "mercredi dernier" the one before.
+    assert found == {
+        ("2025-11-17", "publication"),
+        ("2024", "publication"),
+        ("2025-11-14", "publication"),
+        ("2025-11-19", "publication"),
+        ("2025-11-12", "publication"),
+    }
     english = "Two days later, they met. Last year, trade doubled."
     found = {(e.date, e.precision) for e in article_events(article("On 6 November 2025, Tokayev flew. " + english))}
     assert found == {("2025-11-06", "day"), ("2025-11-08", "day"), ("2024", "year")}

@@ -45,9 +45,17 @@ def test_ask_answers_with_the_sentence_and_its_source(client: httpx.Client) -> N
     res = client.post("/ask", json={"question": ASTANA_QUESTION, "k": 5})
     assert res.status_code == 200
     body = res.json()
-    assert set(body) == {"question", "answer", "citations"}
+    assert set(body) == {"question", "answer", "short", "abstained_because", "citations"}
     assert body["question"] == ASTANA_QUESTION
     assert body["answer"] is not None and "24 accords bilatéraux" in body["answer"]
+    assert body["abstained_because"] is None
+    # The short answer is quoted exactly from the article of the citation it names, inside the answering sentence.
+    short = body["short"]
+    assert short is not None and set(short) == {"text", "citation", "start", "end"}
+    cited = next(c for c in body["citations"] if c["n"] == short["citation"])
+    article = client.get(f"/articles/{cited['article_id']}").json()
+    assert article["text"][short["start"] : short["end"]] == short["text"]
+    assert cited["highlight"]["start"] <= short["start"] < short["end"] <= cited["highlight"]["end"]
     assert 1 <= len(body["citations"]) <= 5
     highlighted = [c for c in body["citations"] if c["highlight"]]
     assert highlighted, "the answering sentence is marked in its passage"
@@ -91,7 +99,8 @@ def test_the_archive_does_not_say(client: httpx.Client) -> None:
     res = client.post("/ask", json={"question": "Who won the 1998 football World Cup final?"})
     assert res.status_code == 200
     body = res.json()
-    assert body["answer"] is None
+    assert body["answer"] is None and body["short"] is None
+    assert isinstance(body["abstained_because"], str) and body["abstained_because"]
     check_citations(client, body)
 
 
