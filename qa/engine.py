@@ -19,7 +19,7 @@ from qa.core.config import Settings
 from qa.core.errors import ConflictError, IndexStateError, InputError, ModelError, NotFoundError, StorageError
 from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
-from qa.core.types import Answer, Article, Event, text_hash
+from qa.core.types import Answer, Article, Event
 from qa.index.dense import DenseIndex
 from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
 from qa.index.prepare import Prepared, VectorRow, embed_missing, prepare
@@ -33,7 +33,8 @@ from qa.retrieval.candidates import Candidate, mentions_dates
 from qa.retrieval.query import Query, analyse
 from qa.retrieval.search import Mode, Retrieved, retrieve
 from qa.text.dates import parse_period
-from qa.timeline.events import Timeline, archive_events, article_events, select_events
+from qa.timeline.cache import EventCache
+from qa.timeline.events import Timeline, select_events
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,9 +91,7 @@ class Engine:
         # Guards the swap of _snapshot, so that a refresh never puts back an older generation than a write made.
         self._swap_lock = threading.Lock()
         self._manifest_key = key if key is not None else self._key()
-        self._events_cache: tuple[object, Timeline] | None = None
-        self._events_lock = threading.Lock()
-        self._article_events: dict[str, tuple[str, list[Event]]] = {}  # article id -> (content hash, its events)
+        self._events = EventCache()
 
     @classmethod
     def open(
@@ -257,27 +256,9 @@ class Engine:
         return select_events(self.events(), query=query, date_from=date_from, date_to=date_to, limit=limit)
 
     def events(self) -> Timeline:
-        """Every event of the generation served, found once per generation; an article's own events are kept by
-        its content, so a new generation reads again only the articles that changed."""
-        generation = (self._store_id, self.manifest.generation)  # a rebuilt index starts its generations again
-        with self._events_lock:  # one reading at a time: the first requests wait for it rather than repeat it
-            cached = self._events_cache
-            if cached is not None and cached[0] == generation:
-                return cached[1]
-            known = self._article_events
-            seen: dict[str, tuple[str, list[Event]]] = {}
-
-            def found(article: Article) -> list[Event]:
-                key = text_hash(article.text, article.title, article.date.isoformat() if article.date else None)
-                held = known.get(article.id)
-                events = held[1] if held is not None and held[0] == key else article_events(article)
-                seen[article.id] = (key, events)
-                return events
-
-            timeline = archive_events(self.store.iter_articles(), found=found)
-            self._article_events = seen
-            self._events_cache = (generation, timeline)
-            return timeline
+        """Every event of the generation served (found once per generation, changed articles only)."""
+        # A rebuilt index starts its generations again: the store's identity tells them apart.
+        return self._events.get((self._store_id, self.manifest.generation), self.store.iter_articles)
 
     def warm_timeline(self) -> None:
         """Find the events in the background, so that the first GET /timeline does not wait for them."""

@@ -77,12 +77,12 @@ def test_a_non_question_abstains_honestly(fake_index: Settings, fake_encoder: Fa
 def test_the_timeline_reads_again_only_the_articles_that_changed(
     fake_index: Settings, fake_encoder: FakeEncoder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import qa.engine as engine_module
+    import qa.timeline.cache as cache_module
     from qa.core.types import Article
 
     read: list[str] = []
-    real = engine_module.article_events
-    monkeypatch.setattr(engine_module, "article_events", lambda a: read.append(a.id) or real(a))
+    real = cache_module.article_events
+    monkeypatch.setattr(cache_module, "article_events", lambda a: read.append(a.id) or real(a))
     engine = Engine.open(fake_index, fake_encoder)
     first = engine.events()
     assert len(read) == 2 and engine.events() is first  # the seeds, read once per generation
