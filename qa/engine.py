@@ -113,6 +113,7 @@ class Engine:
         encoder = encoder or load_model(settings, progress=progress)
         check_model(settings.index_dir, manifest.model, stamp_of(encoder))
         check_pipeline(settings.index_dir, manifest.pipeline)
+        reader_for(manifest.model.name)  # a fitted reader that cannot be read is said now, not at the first question
         return cls(settings, encoder, manifest, dense, key)
 
     @property

@@ -19,6 +19,7 @@ import numpy as np
 
 from qa.answering.features import SENTENCE_FEATURES
 from qa.answering.spans import SPAN_FEATURES
+from qa.core.errors import ModelError
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -167,9 +168,16 @@ class Reader:
 
 
 @lru_cache(maxsize=4)
-def reader_for(model: str) -> Reader | None:
-    """The reader fitted for an embedding model (its cosines are what the reader reads), or None if none was."""
-    folder = PARAMS / model
+def reader_for(model: str, params: Path = PARAMS) -> Reader | None:
+    """The reader fitted for an embedding model (its cosines are what the reader reads), or None if none was;
+    ModelError naming the folder when its files cannot be read or do not fit this code."""
+    folder = params / model
     if not (folder / READER_FILE).is_file():
         return None
-    return Reader.load(folder)
+    try:
+        return Reader.load(folder)
+    except Exception as exc:  # whatever the files or LightGBM raise (LightGBMError included): one clear message
+        raise ModelError(
+            f"the fitted reader in {folder} cannot be used ({type(exc).__name__}: {exc}); "
+            "refit it with eval/train_reader.py, or remove the folder to answer by the rules"
+        ) from None
