@@ -62,7 +62,7 @@ def decide(
         return Decision(query, candidates, choice, None, True, reason=NOTHING_FOUND)
     signals = abstention_signals(query, candidates, choice, archive)
     abstain = should_abstain(signals, bars)
-    return Decision(query, candidates, choice, signals, abstain, reason=rules_reason(signals) if abstain else None)
+    return Decision(query, candidates, choice, signals, abstain, reason=rules_reason(signals, bars) if abstain else None)
 
 
 def _fitted(
@@ -92,7 +92,9 @@ def _fitted(
     reason = None
     if abstain:
         reason = (
-            abstention_reason(reader, reading) if by_model and policy.abstention != "rules" else rules_reason(reading.signals)
+            abstention_reason(reader, reading)
+            if by_model and policy.abstention != "rules"
+            else rules_reason(reading.signals, bars)
         )
     return Decision(query, candidates, reading.choice, reading.signals, abstain, reading.short, reason, reading)
 

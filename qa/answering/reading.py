@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
+from qa.answering.abstention import Archive, Bars, Signals, abstention_signals, chosen_text
 from qa.answering.evidence import Choice, Sentence, extend, pool_sentences
 from qa.answering.features import SentenceTable, sentence_table
 from qa.answering.reader import QUESTION_FEATURES, Reader
@@ -133,20 +133,26 @@ def abstention_reason(reader: Reader, reading: Reading) -> str:
     return _reason(worst, reading.signals, f"confidence {reading.confidence:.2f}")
 
 
-def rules_reason(signals: Signals) -> str:
-    """The reason in words for an abstention by the rules: the first of their signals that is raised."""
-    s = signals
-    for worst, raised in (
+def rules_reason(signals: Signals, bars: Bars) -> str:
+    """The reason in words for an abstention by the rules: the rule that fired, in should_abstain's order."""
+    s, lang = signals, signals.language
+    for worst, fired in (
         ("missing_dates", s.missing_dates),
         ("off_period", s.off_period),
         ("no_quantity", s.no_quantity),
         ("unheard_names", bool(s.unheard_names)),
-        ("missing_names", bool(s.missing_names)),
-        ("absent_share", s.absent_share > 0),
+        ("missing_names", any(is_known_name(unit) for unit in s.missing_names)),
     ):
-        if raised:
-            return _reason(worst, s, f"closest sentence at cosine {s.sentence_cosine:.2f}")
-    return _reason("top_cosine", s, f"closest passage at cosine {s.top_cosine:.2f}")
+        if fired:
+            return _reason(worst, s, "")
+    if s.top_cosine < bars.min_cosine[lang]:
+        return _reason("top_cosine", s, f"closest passage at cosine {s.top_cosine:.2f}")
+    share, cosine = bars.absent_words.get(lang, (2.0, -1.0))
+    if s.absent_share >= share and s.sentence_cosine < cosine:
+        return _reason("absent_share", s, "")
+    if s.missing_names:
+        return _reason("missing_names", s, "")
+    return _reason("top_cosine", s, f"closest sentence at cosine {s.sentence_cosine:.2f}")
 
 
 def _reason(worst: str, s: Signals, closeness: str) -> str:

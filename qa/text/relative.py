@@ -27,7 +27,8 @@ _WEEKDAYS = {
     "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6,
 }  # fmt: skip
 
-_COUNT = r"(?P<n>\d{1,3}|" + "|".join(sorted(_COUNTS, key=len, reverse=True)) + ")"
+# The count starts a number: not "huit" of "dix-huit", "un" of "vingt et un", "000" of "1 000".
+_COUNT = r"(?<![\w-])(?<!\bet )(?<!\d[\s\u00a0\u202f])(?P<n>\d{1,3}|" + "|".join(sorted(_COUNTS, key=len, reverse=True)) + ")"
 _UNIT = "(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")"
 # "trois mois plus tard", "moins de trois mois après", "two days later", "six months earlier".
 _SHIFT = re.compile(
@@ -88,32 +89,45 @@ def _format(day: dt.date, precision: int) -> str:
     return day.isoformat()[: {1: 4, 2: 7, 3: 10}[precision]]
 
 
-def _shifted(previous: str, count: int, unit: str, forward: bool) -> str:
-    """The previous date moved by count units, no more precise than the unit allows or the anchor was."""
-    day, precision = _parse(previous)
+def _shifted(previous: str, count: int, unit: str, forward: bool) -> str | None:
+    """The previous date moved by count units, no more precise than the unit allows or the anchor was; None
+    when that is not one date ("six mois plus tard" after "en 2019" may be 2019 or 2020) or is out of range."""
+    first, precision = _parse(previous)
+    last = first + relativedelta(**{{1: "years", 2: "months", 3: "days"}[precision]: 1}) - dt.timedelta(days=1)
     delta = relativedelta(**{unit: count if forward else -count})
-    needed = {"days": 3, "weeks": 3, "months": 2, "years": 1}[unit]
-    return _format(day + delta, min(precision, needed))
+    needed = min(precision, {"days": 3, "weeks": 3, "months": 2, "years": 1}[unit])
+    try:
+        ends = {_format(first + delta, needed), _format(last + delta, needed)}
+    except (ValueError, OverflowError):
+        return None
+    value = ends.pop()
+    return value if not ends and 1000 <= int(value[:4]) <= 9999 else None
 
 
 def _from_previous(sentence: str, previous: str) -> RelativeDate | None:
     m = _SHIFT.search(sentence)
     if m:
-        n = m.group("n").lower()
-        count = int(n) if n.isdigit() else _COUNTS[n]
-        forward = m.group("dir").lower() in ("plus tard", "après", "apres", "later", "after")
-        unit = _UNITS[m.group("unit").lower()]
+        n = m.group("n").casefold()
+        count = int(n) if n.isdigit() else _COUNTS.get(n)
+        unit = _UNITS.get(m.group("unit").casefold())
+        if count is None or unit is None:  # a look-alike letter matched under IGNORECASE ("troıs")
+            return None
+        forward = m.group("dir").casefold() in ("plus tard", "après", "apres", "later", "after")
         value = _shifted(previous, count, unit, forward)
+        if value is None:
+            return None
         if (m.group("bound") or "").casefold().startswith(("moins", "less", "within")):
             # Up to that date: from the anchor (after it) or to it (before it), as precise as the shift's unit.
             near = _shifted(previous, 0, unit, forward)
+            if near is None:
+                return None
             first, last = (near, value) if forward else (value, near)
-            return RelativeDate(m.start(), m.end(), first, "previous", previous, last)
+            return RelativeDate(m.start(), m.end(), first, "previous", previous, last if last != first else None)
         return RelativeDate(m.start(), m.end(), value, "previous", previous)
     m = _NEXT_DAY.search(sentence)
     if m and _parse(previous)[1] == 3:
         value = _shifted(previous, 1, "days", forward=m.group("next") is not None)
-        return RelativeDate(m.start(), m.end(), value, "previous", previous)
+        return RelativeDate(m.start(), m.end(), value, "previous", previous) if value else None
     return None
 
 
@@ -121,13 +135,17 @@ def _from_publication(sentence: str, published: dt.date) -> RelativeDate | None:
     anchor = published.isoformat()
     m = _DEICTIC.search(sentence)
     if m:
-        unit, shift, precision = _FROM_PUBLICATION[m.group("word").casefold().replace("’", "'")]
-        value = _format(published + relativedelta(**{unit: shift}), precision)
-        return RelativeDate(m.start(), m.end(), value, "publication", anchor)
+        entry = _FROM_PUBLICATION.get(m.group("word").casefold().replace("’", "'"))
+        if entry is not None:
+            unit, shift, precision = entry
+            value = _format(published + relativedelta(**{unit: shift}), precision)
+            return RelativeDate(m.start(), m.end(), value, "publication", anchor)
     for m in _WEEKDAY.finditer(sentence):
         if not m.group(0).casefold().startswith(("last", "on", "this")) and _HABIT.search(sentence[: m.start()]):
             continue
-        target = _WEEKDAYS[m.group("day").casefold()]
+        target = _WEEKDAYS.get(m.group("day").casefold())
+        if target is None:
+            continue
         # News tells of the last such day on or before the day it was published ("mardi" in Tuesday's paper is
         # that day), unless it says "prochain" (next); "dernier" (last) is before the day itself.
         which = (m.group("which") or "").casefold()
