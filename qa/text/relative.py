@@ -34,12 +34,20 @@ _UNIT = "(?P<unit>" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")"
 _SHIFT = re.compile(
     r"\b(?P<bound>(?:moins|plus) d['’]\s*|(?:moins|plus) de\s+|less than\s+|within\s+|more than\s+|about\s+|environ\s+)?"
     rf"{_COUNT}\s+{_UNIT}"
-    r"\s+(?P<dir>plus tard|après|apres|later|after|plus tôt|plus tot|auparavant|avant|earlier|before)\b",
+    # "avant", "après", "before" and "after" count from the previous date only when nothing follows them:
+    # "trois jours avant l'élection" counts from the election.
+    r"\s+(?P<dir>plus tard|plus tôt|plus tot|auparavant|later|earlier|(?:après|apres|avant|after|before)(?=\s*(?:[,.;:!?)]|$)))"
+    r"(?![\w-])",
     re.IGNORECASE,
 )
+# "Il a vingt ans après tout", "âgé de trois ans": an age, not a shift.
+_AGE = re.compile(r"\b(?:a|avait|aura|âgée?s? de|agee?s? de|aged)\s+$", re.IGNORECASE)
 # "le lendemain", "la veille", "the next day", "the day before".
 _NEXT_DAY = re.compile(
-    r"\b(?P<next>le lendemain|the next day|the following day)\b|\b(?P<prev>la veille|the day before)\b", re.IGNORECASE
+    r"\b(?P<next>le lendemain|the next day|the following day)\b"
+    # "la veille" alone, not "la veille sanitaire" or "à la veille de Noël".
+    r"|\b(?P<prev>la veille(?=\s*(?:[,.;:!?]|au soir|au matin|même|$))|the day before)\b",
+    re.IGNORECASE,
 )
 # Dates told from the day of publication: the phrase (folded apostrophes), then (unit, shift, precision).
 # "Aujourd'hui" is left out: in news it mostly means "nowadays".
@@ -60,10 +68,12 @@ _DEICTIC = re.compile(
 # A weekday alone ("lundi", "on Monday") is the last one before publication; after an article or "chaque"
 # ("la prière du vendredi", "le lundi") it is a habit, not a date.
 _WEEKDAY = re.compile(
-    r"\b(?:(?:last|on|this)\s+)?(?P<day>" + "|".join(_WEEKDAYS) + r")(?:\s+(?P<which>dernier|prochain))?\b",
+    r"\b(?:(?P<prefix>last|on|this|next)\s+)?(?P<day>" + "|".join(_WEEKDAYS) + r")(?:\s+(?P<which>dernier|prochain))?\b",
     re.IGNORECASE,
 )
 _HABIT = re.compile(r"\b(?:le|les|du|des|au|aux|chaque|tous les|every|on)\s+$", re.IGNORECASE)
+# Names that hold a weekday: "Black Friday", "The Mail on Sunday", "Super Tuesday".
+_NAMED = re.compile(r"\b(?:black|cyber|super|mail|the|bloody|good|ash)\s+(?:on\s+)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +115,7 @@ def _shifted(previous: str, count: int, unit: str, forward: bool) -> str | None:
 
 
 def _from_previous(sentence: str, previous: str) -> RelativeDate | None:
-    m = _SHIFT.search(sentence)
+    m = next((m for m in _SHIFT.finditer(sentence) if not _AGE.search(sentence[: m.start()])), None)
     if m:
         n = m.group("n").casefold()
         count = int(n) if n.isdigit() else _COUNTS.get(n)
@@ -132,31 +142,39 @@ def _from_previous(sentence: str, previous: str) -> RelativeDate | None:
 
 
 def _from_publication(sentence: str, published: dt.date) -> RelativeDate | None:
-    anchor = published.isoformat()
-    m = _DEICTIC.search(sentence)
-    if m:
+    """The first date of the sentence told from the publication: "hier", "l'an dernier", a weekday."""
+    found = [r for r in (_deictic(sentence, published), _weekday(sentence, published)) if r is not None]
+    return min(found, key=lambda r: r.start) if found else None
+
+
+def _deictic(sentence: str, published: dt.date) -> RelativeDate | None:
+    for m in _DEICTIC.finditer(sentence):
         entry = _FROM_PUBLICATION.get(m.group("word").casefold().replace("’", "'"))
         if entry is not None:
             unit, shift, precision = entry
             value = _format(published + relativedelta(**{unit: shift}), precision)
-            return RelativeDate(m.start(), m.end(), value, "publication", anchor)
+            return RelativeDate(m.start(), m.end(), value, "publication", published.isoformat())
+    return None
+
+
+def _weekday(sentence: str, published: dt.date) -> RelativeDate | None:
     for m in _WEEKDAY.finditer(sentence):
-        if not m.group(0).casefold().startswith(("last", "on", "this")) and _HABIT.search(sentence[: m.start()]):
+        prefix = (m.group("prefix") or "").casefold()
+        before = sentence[: m.start()]
+        if (not prefix and _HABIT.search(before)) or _NAMED.search(before + (m.group("prefix") or "") + " "):
             continue
         target = _WEEKDAYS.get(m.group("day").casefold())
         if target is None:
             continue
         # News tells of the last such day on or before the day it was published ("mardi" in Tuesday's paper is
-        # that day), unless it says "prochain" (next); "dernier" (last) is before the day itself.
+        # that day), unless it says "prochain"/"next"; "dernier"/"last" is before the day itself.
         which = (m.group("which") or "").casefold()
-        if which == "prochain":
+        if which == "prochain" or prefix == "next":
             day = published + dt.timedelta(days=(target - published.weekday()) % 7 or 7)
         else:
-            back = (published.weekday() - target) % 7
-            day = published - dt.timedelta(
-                days=back or (7 if which == "dernier" or m.group(0).casefold().startswith("last") else 0)
-            )
-        return RelativeDate(m.start(), m.end(), day.isoformat(), "publication", anchor)
+            back = (published.weekday() - target) % 7 or (7 if which == "dernier" or prefix == "last" else 0)
+            day = published - dt.timedelta(days=back)
+        return RelativeDate(m.start(), m.end(), day.isoformat(), "publication", published.isoformat())
     return None
 
 

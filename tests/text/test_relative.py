@@ -36,3 +36,23 @@ def test_a_chain_of_shifts_out_of_range_dates_nothing_and_keeps_the_rest() -> No
     text = "Le roi est né en 1500.\n\nLa ville fut fondée 999 ans avant.\n\nLe site était occupé 999 ans avant."
     events = article_events(Article("a", text, "T", TUESDAY))
     assert [e.date for e in events] == ["1500"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Trois jours avant, rien.", "2019-03-29"),  # counted from the previous date, 2019-04-01
+        ("Trois jours avant l'élection, rien.", None),  # counted from the election, which it names
+        ("Deux ans après sa mort, rien.", None),
+        ("Il a 20 ans après tout.", None),  # an age
+        ("La veille, il était là.", "2019-03-31"),
+        ("La veille sanitaire alerte.", None),
+        ("Next Tuesday, talks resume.", "2019-04-23"),  # the coming one, not this very day
+        ("Les soldes du Black Friday.", None),
+        ("Selon le Mail on Sunday, rien.", None),
+        ("Lundi, il a dit que l'an dernier était dur.", "2019-04-15"),  # the first phrase of the sentence
+    ],
+)
+def test_what_a_phrase_counts_from_and_what_is_no_date(sentence: str, expected: str | None) -> None:
+    found = relative_date(sentence, published=TUESDAY, previous="2019-04-01")
+    assert (found.value if found else None) == expected
