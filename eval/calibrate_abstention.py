@@ -52,7 +52,7 @@ SHARES = [round(0.05 * i, 2) for i in range(2, 17)]  # 0.10 .. 0.80
 
 
 def signals(engine: Engine, questions: Sequence[GoldQuestion]) -> list[dict[str, Any]]:
-    """For each question: answerable or not, and the signals should_abstain reads (from Engine.decide itself)."""
+    """For each question: answerable or not, and the signals abstention_rule reads (from Engine.decide itself)."""
     out = []
     for q in questions:
         query = analyse(q.question)

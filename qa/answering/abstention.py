@@ -81,6 +81,11 @@ class Signals:
     off_period: bool  # the answering passage is about another period
     no_quantity: bool  # a "how many" answered by no quantity
 
+    @property
+    def known_missing(self) -> bool:
+        """A well-known name (whose French form is known) the passages never mention in either form."""
+        return any(is_known_name(unit) for unit in self.missing_names)
+
 
 def misses_dates(query: Query, candidates: Sequence[Candidate]) -> bool:
     """True when the question names a period and none of the passages mentions a date in it.
@@ -127,19 +132,27 @@ def abstention_signals(
     )
 
 
-def should_abstain(signals: Signals, bars: Bars = UNCALIBRATED) -> bool:
-    """True when the passages do not answer: silent on the period the question asks about (or the
-    answering passage is), silent on a name it asks about (unless the sentence is very close; a
-    well-known name's French form, or a name the whole archive never mentions, leaves no doubt), hinging on
-    words the archive never uses (unless the sentence is close), or too far from the question altogether."""
+def abstention_rule(signals: Signals, bars: Bars = UNCALIBRATED) -> str | None:
+    """The rule by which the passages do not answer, named as the signal it reads, or None when they answer:
+    silent on the period the question asks about (or the answering passage is), silent on a name it asks
+    about (unless the sentence is very close; a well-known name's French form, or a name the whole archive
+    never mentions, leaves no doubt), hinging on words the archive never uses (unless the sentence is
+    close), or too far from the question altogether."""
     s, lang = signals, signals.language
-    if s.missing_dates or s.off_period or s.no_quantity or s.unheard_names:
-        return True
-    if any(is_known_name(unit) for unit in s.missing_names):
-        return True
+    for name, fired in (
+        ("missing_dates", s.missing_dates),
+        ("off_period", s.off_period),
+        ("no_quantity", s.no_quantity),
+        ("unheard_names", bool(s.unheard_names)),
+        ("known_missing", s.known_missing),
+    ):
+        if fired:
+            return name
     if s.top_cosine < bars.min_cosine[lang]:
-        return True
+        return "top_cosine"
     share, cosine = bars.absent_words.get(lang, (2.0, -1.0))
     if s.absent_share >= share and s.sentence_cosine < cosine:
-        return True
-    return bool(s.missing_names) and s.sentence_cosine < bars.missing_name_cosine[lang]
+        return "absent_share"
+    if s.missing_names and s.sentence_cosine < bars.missing_name_cosine[lang]:
+        return "missing_names"
+    return None

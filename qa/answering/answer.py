@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answering.abstention import UNCALIBRATED, Archive, Bars, Signals, abstention_signals, chosen_text, should_abstain
-from qa.answering.evidence import Choice, choose_sentence
+from qa.answering.abstention import UNCALIBRATED, Archive, Bars, Signals, abstention_rule, abstention_signals, chosen_text
+from qa.answering.evidence import Choice, Sentence, choose_among, choose_sentence, pool_sentences
 from qa.answering.reader import Reader
 from qa.answering.reading import Reading, Short, abstention_reason, best_short, read, rules_reason
 from qa.core.types import Answer, Citation, ShortAnswer
@@ -56,46 +56,45 @@ def decide(
     if not query.terms:
         return Decision(query, candidates, None, None, True, reason=NOTHING_ASKED)
     if reader is not None:
-        return _fitted(reader, query, qvec, candidates, sentence_vectors, window_vectors or {}, bars, archive)
+        sentences = pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {})
+        return _fitted(reader, query, candidates, sentences, bars, archive)
     choice = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
     if not candidates or choice is None:
         return Decision(query, candidates, choice, None, True, reason=NOTHING_FOUND)
     signals = abstention_signals(query, candidates, choice, archive)
-    abstain = should_abstain(signals, bars)
-    return Decision(query, candidates, choice, signals, abstain, reason=rules_reason(signals, bars) if abstain else None)
+    rule = abstention_rule(signals, bars)
+    return Decision(query, candidates, choice, signals, rule is not None, reason=rules_reason(rule, signals) if rule else None)
 
 
 def _fitted(
     reader: Reader,
     query: Query,
-    qvec: NDArray[np.float32],
     candidates: Sequence[Candidate],
-    sentence_vectors: Mapping[str, NDArray[np.float32]],
-    window_vectors: Mapping[str, NDArray[np.float32]],
+    sentences: Sequence[Sentence],
     bars: Bars,
     archive: Archive | None,
 ) -> Decision:
     """The answer step with a fitted reader, as its policy says: the sentence by the ranker or the rules, the
     short answer by the span model, the abstention by the fitted model, the rules, or either."""
-    reading = read(reader, query, qvec, candidates, sentence_vectors, window_vectors, archive)
+    policy = reader.policy
+    if policy.sentence == "rules" and policy.abstention == "rules":
+        # Only the span model is fitted here: nothing the other models would read is computed.
+        choice = choose_among(query, candidates, sentences)
+        if choice is None:
+            return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
+        signals = abstention_signals(query, candidates, choice, archive)
+        rule = abstention_rule(signals, bars)
+        short = best_short(reader, query, candidates, choice)
+        return Decision(
+            query, candidates, choice, signals, rule is not None, short, rules_reason(rule, signals) if rule else None
+        )
+    reading = read(reader, query, candidates, sentences, archive, by_rules=policy.sentence == "rules")
     if reading is None:
         return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
-    policy = reader.policy
-    if policy.sentence == "rules":
-        chosen = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
-        if chosen is not None:
-            signals = abstention_signals(query, candidates, chosen, archive)
-            reading = replace(reading, choice=chosen, short=best_short(reader, query, candidates, chosen), signals=signals)
-    by_model = reader.abstains(reading.features)
-    by_rules = should_abstain(reading.signals, bars)
-    abstain = {"fitted": by_model, "rules": by_rules, "either": by_model or by_rules}[policy.abstention]
-    reason = None
-    if abstain:
-        reason = (
-            abstention_reason(reader, reading)
-            if by_model and policy.abstention != "rules"
-            else rules_reason(reading.signals, bars)
-        )
+    rule = abstention_rule(reading.signals, bars) if policy.abstention != "fitted" else None
+    by_model = policy.abstention != "rules" and reader.abstains(reading.features)
+    reason = abstention_reason(reader, reading) if by_model else rules_reason(rule, reading.signals) if rule else None
+    abstain = by_model or rule is not None
     return Decision(query, candidates, reading.choice, reading.signals, abstain, reading.short, reason, reading)
 
 

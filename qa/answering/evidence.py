@@ -123,17 +123,21 @@ def date_match(ranges: Sequence[DateRange], text: str) -> float:
     return 1.0 if any(overlaps(m.value, r) for m in mentions for r in ranges) else -1.0
 
 
-def sentence_scores(query: Query, sentences: Sequence[Sentence]) -> list[float]:
-    """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
+def pool_lexical(query: Query, sentences: Sequence[Sentence]) -> list[float]:
+    """Per sentence, the share of the question's terms it holds, weighted by their rarity in the pool."""
     q_terms = set(query.terms)
     idf = pool_idf(sentences)
     q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
+    return [sum(idf[t] for t in q_terms & s.terms) / q_mass for s in sentences]
+
+
+def sentence_scores(query: Query, sentences: Sequence[Sentence]) -> list[float]:
+    """Each sentence's score as the answer: cosine plus the weighted signs that it answers."""
     ranges = query.dates
     kind = query.answer_type
     question_words = query.words
     scores = []
-    for s in sentences:
-        lexical = sum(idf[t] for t in q_terms & s.terms) / q_mass
+    for s, lexical in zip(sentences, pool_lexical(query, sentences), strict=True):
         score = (
             s.cosine
             + LEXICAL_WEIGHT * lexical
@@ -154,11 +158,14 @@ def choose_sentence(
     window_vectors: Mapping[str, NDArray[np.float32]] | None = None,
 ) -> Choice | None:
     """The sentence, among the best passages, most likely to answer the question."""
-    sentences = pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {})
+    return choose_among(query, candidates, pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {}))
+
+
+def choose_among(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]) -> Choice | None:
+    """The rules' choice among the pool's sentences (None when there are none), with what completes it."""
     if not sentences:
         return None
-    scores = sentence_scores(query, sentences)
-    best = sentences[int(np.argmax(scores))]
+    best = sentences[int(np.argmax(sentence_scores(query, sentences)))]
     return Choice(best.index, extend(query, candidates[best.index], best), best.cosine)
 
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answering.evidence import Sentence, date_match, is_heading, pool_idf
+from qa.answering.evidence import Sentence, date_match, is_heading, pool_idf, pool_lexical
 from qa.answering.spans import ANSWER_TYPES, kind_near_question, word_flags
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
@@ -60,19 +59,12 @@ class SentenceTable:
     lexical: tuple[float, ...]
 
 
-def _lexical(query: Query, sentences: Sequence[Sentence]) -> list[float]:
-    q_terms = set(query.terms)
-    idf = pool_idf(sentences)
-    q_mass = sum(idf.get(t, math.log(1 + len(sentences))) for t in q_terms) or 1.0
-    return [sum(idf[t] for t in q_terms & s.terms) / q_mass for s in sentences]
-
-
 def sentence_table(
     query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence], archive_idf: Mapping[str, float] | None = None
 ) -> SentenceTable:
     """Every feature of every pool sentence, in SENTENCE_FEATURES order; `archive_idf`, the question terms'
     IDF over the whole archive (the pool's when not given)."""
-    lexical = _lexical(query, sentences)
+    lexical = pool_lexical(query, sentences)
     q_terms = set(query.terms)
     idf = dict(archive_idf) if archive_idf else pool_idf(sentences)
     q_mass = sum(idf.get(t, 0.0) for t in q_terms) or 1.0
@@ -99,7 +91,7 @@ def sentence_table(
             rank[i],
             lexical[i],
             best_lex - lexical[i],
-            len(set(query.terms) & s.terms),
+            len(matched),
             lexical[prev] if prev is not None else 0.0,
             lexical[nxt] if nxt is not None else 0.0,
             sentences[prev].cosine if prev is not None else 0.0,

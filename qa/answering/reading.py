@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answering.abstention import Archive, Bars, Signals, abstention_signals, chosen_text
-from qa.answering.evidence import Choice, Sentence, extend, pool_sentences
+from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
+from qa.answering.evidence import Choice, Sentence, choose_among, extend
 from qa.answering.features import SentenceTable, sentence_table
 from qa.answering.reader import QUESTION_FEATURES, Reader
 from qa.answering.spans import span_table
 from qa.core.types import Span
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
-from qa.text.names import is_known_name
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -42,7 +41,6 @@ class Reading:
     short: Short | None
     signals: Signals
     features: tuple[float, ...]  # QUESTION_FEATURES
-    confidence: float  # the probability that the passages answer
 
 
 def best_short(reader: Reader, query: Query, candidates: Sequence[Candidate], choice: Choice) -> Short | None:
@@ -81,7 +79,7 @@ def question_features(
         short.score if short is not None else 0.0,
         len(signals.missing_names),
         len(signals.unheard_names),
-        any(is_known_name(unit) for unit in signals.missing_names),
+        signals.known_missing,
         signals.absent_share,
         signals.missing_dates,
         signals.off_period,
@@ -99,14 +97,14 @@ def question_features(
 def read(
     reader: Reader,
     query: Query,
-    qvec: NDArray[np.float32],
     candidates: Sequence[Candidate],
-    sentence_vectors: Mapping[str, NDArray[np.float32]],
-    window_vectors: Mapping[str, NDArray[np.float32]],
+    sentences: Sequence[Sentence],
     archive: Archive | None,
+    *,
+    by_rules: bool = False,
 ) -> Reading | None:
-    """The fitted step over the best passages; None when they hold no sentence at all."""
-    sentences: list[Sentence] = pool_sentences(candidates, sentence_vectors, qvec, window_vectors)
+    """The fitted step over the pool's sentences (None when there are none): the ranker's choice, or the
+    rules' when `by_rules`, its short answer, the abstention signals and the features the abstention reads."""
     if not sentences:
         return None
     table = sentence_table(query, candidates, sentences, archive.idf(query.terms) if archive is not None else None)
@@ -116,8 +114,15 @@ def read(
     choice = Choice(chosen.index, extend(query, candidates[chosen.index], chosen), chosen.cosine)
     short = best_short(reader, query, candidates, choice)
     signals = abstention_signals(query, candidates, choice, archive)
+    # The features describe the ranker's choice, as the abstention was fitted on.
     features = question_features(query, candidates, (table, probs, best), short, signals)
-    return Reading(table, probs, best, choice, short, signals, features, reader.answerable(features))
+    if by_rules:
+        rules = choose_among(query, candidates, sentences)
+        assert rules is not None  # there are sentences to choose from
+        choice = rules
+        short = best_short(reader, query, candidates, choice)
+        signals = abstention_signals(query, candidates, choice, archive)
+    return Reading(table, probs, best, choice, short, signals, features)
 
 
 def _names(units: Sequence[tuple[str, ...]]) -> str:
@@ -130,29 +135,12 @@ def abstention_reason(reader: Reader, reading: Reading) -> str:
         return "the passages do not answer"
     contributions = dict(zip(QUESTION_FEATURES, reader.contributions(reading.features), strict=True))
     worst = reader.abstention.vetoed(reading.features) or min(contributions, key=lambda k: contributions[k])
-    return _reason(worst, reading.signals, f"confidence {reading.confidence:.2f}")
+    return _reason(worst, reading.signals, f"confidence {reader.answerable(reading.features):.2f}")
 
 
-def rules_reason(signals: Signals, bars: Bars) -> str:
-    """The reason in words for an abstention by the rules: the rule that fired, in should_abstain's order."""
-    s, lang = signals, signals.language
-    for worst, fired in (
-        ("missing_dates", s.missing_dates),
-        ("off_period", s.off_period),
-        ("no_quantity", s.no_quantity),
-        ("unheard_names", bool(s.unheard_names)),
-        ("missing_names", any(is_known_name(unit) for unit in s.missing_names)),
-    ):
-        if fired:
-            return _reason(worst, s, "")
-    if s.top_cosine < bars.min_cosine[lang]:
-        return _reason("top_cosine", s, f"closest passage at cosine {s.top_cosine:.2f}")
-    share, cosine = bars.absent_words.get(lang, (2.0, -1.0))
-    if s.absent_share >= share and s.sentence_cosine < cosine:
-        return _reason("absent_share", s, "")
-    if s.missing_names:
-        return _reason("missing_names", s, "")
-    return _reason("top_cosine", s, f"closest sentence at cosine {s.sentence_cosine:.2f}")
+def rules_reason(rule: str, signals: Signals) -> str:
+    """The reason in words for an abstention by the rules: the rule that fired (abstention_rule's name)."""
+    return _reason(rule, signals, f"closest passage at cosine {signals.top_cosine:.2f}")
 
 
 def _reason(worst: str, s: Signals, closeness: str) -> str:
