@@ -99,8 +99,7 @@ def misses_dates(query: Query, candidates: Sequence[Candidate]) -> bool:
 
 def chosen_text(candidates: Sequence[Candidate], choice: Choice) -> str:
     """The text of the chosen span."""
-    chunk = candidates[choice.index].passage.chunk
-    return chunk.text[choice.span.start - chunk.start : choice.span.end - chunk.start]
+    return candidates[choice.index].passage.chunk.excerpt(choice.span)
 
 
 def _without_numbers(units: Sequence[tuple[str, ...]]) -> list[tuple[str, ...]]:

@@ -129,9 +129,8 @@ def compose_answer(decision: Decision) -> Answer:
     sentence = chosen_text(candidates, answered).strip()
     short = None
     if decision.short is not None:
-        chunk = candidates[decision.short.index].passage.chunk
         span = decision.short.span
-        text = chunk.text[span.start - chunk.start : span.end - chunk.start]
+        text = candidates[decision.short.index].passage.chunk.excerpt(span)
         short = ShortAnswer(text, decision.short.index + 1, span.start, span.end)
     return Answer(
         question=decision.query.text, answer=f"{sentence} [{answered.index + 1}]", citations=tuple(citations), short=short

@@ -93,7 +93,7 @@ def pool_sentences(
             vecs = None
         windows = window_cosines(chunk, window_vectors.get(cand.passage.hash), qvec) if vecs is not None else {}
         for j, span in enumerate(spans):
-            text = chunk.text[span.start - chunk.start : span.end - chunk.start]
+            text = chunk.excerpt(span)
             if not re.search(r"\w", text):
                 continue
             # A long sentence counts as close as its closest window: its answering part is not drowned by the rest.
@@ -187,9 +187,9 @@ def extend(query: Query, cand: Candidate, best: Sentence) -> Span:
                 break
             end = nxt.end
         return Span(span.start, end)
-    if following and "\n" not in chunk.text[span.end - chunk.start : following[0].start - chunk.start]:
+    if following and "\n" not in chunk.excerpt(Span(span.end, following[0].start)):
         nxt = following[0]
-        there = set(analyze(chunk.text[nxt.start - chunk.start : nxt.end - chunk.start]))
+        there = set(analyze(chunk.excerpt(nxt)))
         if (query.stems & there) - best.terms:
             return Span(span.start, nxt.end)
     return span

@@ -76,6 +76,10 @@ class Chunk:
         """Identical passages share it, so they are embedded once."""
         return text_hash(self.text)
 
+    def excerpt(self, span: Span) -> str:
+        """The chunk's text over a span given in article offsets."""
+        return self.text[span.start - self.start : span.end - self.start]
+
 
 @dataclass(frozen=True, slots=True)
 class Passage:

@@ -118,8 +118,7 @@ def run_of(q: GoldQuestion, qvec: NDArray[np.float32], pool: Pool) -> Run | None
         # The spans are those of the text the answer step would show: the sentence as extended.
         s = sentences[max(positives, key=lambda i: sentences[i].cosine)]
         span = extend(query, cands[s.index], s)
-        chunk = cands[s.index].passage.chunk
-        text = chunk.text[span.start - chunk.start : span.end - chunk.start]
+        text = cands[s.index].passage.chunk.excerpt(span)
         spans = span_table(query, text)
         if spans.spans:
             run.span_rows = spans.rows
@@ -149,8 +148,6 @@ def fit_lgb(train: Sequence[Run], valid: Sequence[Run], *, spans: bool) -> Any:
     """A LightGBM model of the sentence labels (binary: its probabilities are abstention features) or of the
     spans' F1 graded 0-4 within each sentence (lambdarank: only which span is best matters; it beat
     cross-entropy on F1, 0.402 against 0.383 on calibration)."""
-    import lightgbm
-
     x, y = _stack(train, spans)
     vx, vy = _stack(valid, spans)
     names = list(SPAN_FEATURES if spans else SENTENCE_FEATURES)
@@ -161,7 +158,19 @@ def fit_lgb(train: Sequence[Run], valid: Sequence[Run], *, spans: bool) -> Any:
         params.update(eval_at=[1], lambdarank_truncation_level=10)
         y, vy = _grades(y), _grades(vy)
         group, vgroup = _groups(train), _groups(valid)
-    data = lightgbm.Dataset(x, y, group=group, feature_name=names, categorical_feature=categorical, free_raw_data=False)
+    return _boost(params, names, (x, y, group), (vx, vy, vgroup), categorical)
+
+
+Rows = tuple["NDArray[np.float32]", "NDArray[np.float32]", "list[int] | None"]  # features, labels, query groups
+
+
+def _boost(params: dict[str, Any], names: list[str], train: Rows, valid: Rows, categorical: Sequence[str] = ()) -> Any:
+    """A LightGBM model of the training rows, stopped early on the validation rows when they hold two labels."""
+    import lightgbm
+
+    x, y, group = train
+    vx, vy, vgroup = valid
+    data = lightgbm.Dataset(x, y, group=group, feature_name=names, categorical_feature=list(categorical), free_raw_data=False)
     callbacks: list[Callable[..., Any]] = []
     valid_sets = []
     if len(vy) and len(set(vy.tolist())) > 1:
@@ -212,19 +221,11 @@ def fit_abstention(
     calibration rows (cx, cy), where the threshold is chosen too, vetoes included in the budget of wrong
     abstentions. LightGBM, not a logistic regression: it learns that a missing name weighs only when the
     sentence is far (the old rules' bar), which a sum of weights cannot (calibration recall 0.466 against 0.419)."""
-    import lightgbm
-
     vetoes, measured = choose_vetoes(x, y)
     free, cfree = ~_vetoed(x, vetoes), ~_vetoed(cx, vetoes)
-    names = list(QUESTION_FEATURES)
     params = {**LGB_PARAMS, "objective": "binary", "num_leaves": 4, "min_data_in_leaf": 30}
-    data = lightgbm.Dataset(x[free], y[free].astype(np.float32), feature_name=names, free_raw_data=False)
-    callbacks: list[Callable[..., Any]] = []
-    valid_sets = []
-    if cfree.any() and len(set(cy[cfree].tolist())) > 1:
-        valid_sets = [lightgbm.Dataset(cx[cfree], cy[cfree].astype(np.float32), reference=data)]
-        callbacks = [lightgbm.early_stopping(EARLY_STOP, verbose=False)]
-    model = lightgbm.train(params, data, num_boost_round=ROUNDS, valid_sets=valid_sets, callbacks=callbacks)
+    train = (x[free], y[free].astype(np.float32), None)
+    model = _boost(params, list(QUESTION_FEATURES), train, (cx[cfree], cy[cfree].astype(np.float32), None))
     probs = np.asarray(model.predict(cx), dtype=np.float64) if len(cx) else np.zeros(0)
     probs[~cfree] = -1.0  # abstained on whatever the threshold
     threshold, recall, wrong = choose_threshold(probs, cy, budget)
