@@ -71,14 +71,9 @@ def _terms(event: Event) -> set[str]:
     return {t for s in event.sources for t in analyze_query(s.text)}
 
 
-def merge_events(events: Iterable[Event]) -> list[Event]:
-    """One event per happening: reports of one date whose sentences share enough terms are merged, citing
-    each article; the result in chronological order."""
-    return sorted((e for e, _ in _merged(events)), key=event_order)
-
-
 def _merged(events: Iterable[Event]) -> list[tuple[Event, set[str]]]:
-    """The merged events with their terms. Only reports of the same dates sharing a term can meet the bar, so
+    """One event per happening: reports of one date whose sentences share enough terms are merged, citing
+    each article; with their terms. Only reports of the same dates sharing a term can meet the bar, so
     those are the only ones compared (an inverted index per date): a year of a big archive holds thousands."""
     merged: list[tuple[Event, set[str]]] = []
     postings: dict[tuple[str, str | None], dict[str, set[int]]] = {}
@@ -152,7 +147,7 @@ class Timeline:
         analysed = analyse(query)
         names = {t for unit in analysed.names for t in unit}
         out: dict[int, int] = {}
-        for term in {*analysed.terms, *analyze_query(query), *names}:
+        for term in {*analysed.terms, *analysed.stems, *names}:
             words = [term] if term in self.postings else spellings(term, self.postings) if term in names else []
             hit = {n for word in words for n in self.postings[word]}
             for n in hit:
