@@ -3,6 +3,8 @@
     python eval/bench_indexing.py full        # all of OrangeSum through sync_corpus, stand-in vectors; RSS curve
     python eval/bench_indexing.py throughput  # real model: `qa index` pipeline vs the model alone, same chunks
     python eval/bench_indexing.py add-one     # real model: add one article to the 30,000-article index
+    python eval/bench_indexing.py runtimes    # the default runtime (OpenVINO int8) against torch fp32, same texts
+    python eval/bench_indexing.py real        # 10,000 OrangeSum articles with the real default model; /ask over them
 
 Every ratio is measured within one run, alternating the two sides, because the machine is shared.
 Reports: eval/reports/bench_indexing_<what>.json and .png.
@@ -345,6 +347,155 @@ def cmd_add_one(args: argparse.Namespace) -> None:
     fig.savefig(REPORTS / "bench_indexing_add_one.png", dpi=110)
 
 
+def _timed(fn: Any, *args: Any) -> tuple[float, Any]:
+    t = time.perf_counter()
+    out = fn(*args)
+    return time.perf_counter() - t, out
+
+
+def cmd_runtimes(args: argparse.Namespace) -> None:
+    """The default way the model runs on this CPU against torch fp32 of the same model, on the same texts, in one run.
+
+    Passages go in batches, each batch through every variant in turn (rotating who goes first, since the
+    machine is shared); questions one at a time, likewise. Cosines compare each variant's vectors to fp32's.
+    """
+    from qa.embedding.encoder import Encoder
+    from qa.embedding.openvino import read_variant, variant_dir
+    from qa.evaluation.piaf import load_piaf
+
+    settings = Settings()
+    fp32 = load_model(settings.with_overrides(runtime="torch"), progress=False)
+    fast = load_model(settings, progress=True)
+    variants: dict[str, Any] = {"torch fp32": fp32, f"{fast.info.runtime} (default)": fast}
+    if fast.info.runtime != "torch":
+        built = read_variant(variant_dir(settings.cache_dir, fp32.info.name, fp32.info.fingerprint), fp32.info.fingerprint)
+        assert not isinstance(built, str), built
+        for n in args.threads:
+            variants[f"{fast.info.runtime}, {n} thread{'s' if n > 1 else ''}"] = Encoder(
+                fast.torch_model,
+                fast.info,
+                query_prompt=fast.query_prompt,
+                passage_prompt=fast.passage_prompt,
+                forward=built.runner("passages", n),
+                query_forward=built.runner("queries", n),
+            )
+    piaf = load_piaf()
+    passages = [p.text for p in piaf.paragraphs[: args.passages]]
+    questions = [q.question for q in piaf.questions[: args.questions]]
+    names = list(variants)
+    tokens = [len(fast.torch_model.tokenizer(fast.passage_prompt + t)["input_ids"]) for t in passages]
+    mean_tokens = sum(tokens) / len(tokens)
+    say(f"{len(passages)} PIAF paragraphs (mean {mean_tokens:.0f} tokens with the prompt), {len(questions)} questions")
+    for enc in variants.values():  # warm-up: thread pools, first shapes
+        enc.embed_passages(passages[:4])
+        enc.embed_queries(questions[:4])
+
+    passage_s = dict.fromkeys(names, 0.0)
+    vectors: dict[str, list[Any]] = {n: [] for n in names}
+    for b, start in enumerate(range(0, len(passages), args.batch)):
+        batch = passages[start : start + args.batch]
+        for n in names[b % len(names) :] + names[: b % len(names)]:
+            s, v = _timed(variants[n].embed_passages, batch)
+            passage_s[n] += s
+            vectors[n].append(v)
+        say(f"passages {start + len(batch)}/{len(passages)}: " + ", ".join(f"{n} {passage_s[n]:.0f} s" for n in names))
+    query_s: dict[str, list[float]] = {n: [] for n in names}
+    qvectors: dict[str, list[Any]] = {n: [] for n in names}
+    for i, q in enumerate(questions):
+        for n in names[i % len(names) :] + names[: i % len(names)]:
+            s, v = _timed(variants[n].embed_queries, [q])
+            query_s[n].append(s)
+            qvectors[n].append(v)
+
+    import numpy as np
+
+    def cosines(a: list[Any], b: list[Any]) -> Any:
+        x, y = np.vstack(a), np.vstack(b)
+        return (x * y).sum(axis=1)
+
+    base = names[0]
+    rows = {}
+    for n in names:
+        pc, qc = cosines(vectors[n], vectors[base]), cosines(qvectors[n], qvectors[base])
+        rows[n] = {
+            "passages_per_s": round(len(passages) / passage_s[n], 2),
+            "passages_x_fp32": round(passage_s[base] / passage_s[n], 2),
+            "query_p50_ms": round(1000 * median(query_s[n]), 1),
+            "query_p95_ms": round(1000 * sorted(query_s[n])[int(0.95 * (len(query_s[n]) - 1))], 1),
+            "query_p50_x_fp32": round(median(query_s[base]) / median(query_s[n]), 2),
+            "passage_cosine_to_fp32": {"mean": round(float(pc.mean()), 5), "min": round(float(pc.min()), 5)},
+            "query_cosine_to_fp32": {"mean": round(float(qc.mean()), 5), "min": round(float(qc.min()), 5)},
+        }
+        say(f"{n}: {rows[n]}")
+    out = {
+        "what": f"embedding PIAF paragraphs (batches of {args.batch}) and single questions with each variant of the default "
+        "model, in one run, rotating the order; cosines to torch fp32's vectors of the same texts",
+        "model": fast.info.name,
+        "fingerprints": {n: variants[n].info.fingerprint for n in names},
+        "passages": len(passages),
+        "mean_tokens": round(mean_tokens, 1),
+        "questions": len(questions),
+        "cpus": os.cpu_count(),
+        "int8_bound_passages_per_s": 16,
+        "variants": rows,
+    }
+    save_report("bench_indexing_runtimes", out)
+    plt = pyplot()
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    short = [n.replace(" (default)", "\n(default)") for n in names]
+    a1.bar(short, [rows[n]["passages_per_s"] for n in names], color=["grey"] + ["tab:blue"] * (len(names) - 1))
+    a1.axhline(8, color="tab:red", ls="--", label="half the int8 bound")
+    a1.set_ylabel("passages / s")
+    a1.legend(fontsize=8)
+    a2.bar(short, [rows[n]["query_p50_ms"] for n in names], color=["grey"] + ["tab:blue"] * (len(names) - 1))
+    a2.set_ylabel("one question, p50 (ms)")
+    for ax in (a1, a2):
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle(f"{fast.info.name} on {os.cpu_count()} CPUs: {len(passages)} PIAF paragraphs, {len(questions)} questions")
+    fig.tight_layout()
+    fig.savefig(REPORTS / "bench_indexing_runtimes.png", dpi=110)
+
+
+def cmd_real(args: argparse.Namespace) -> None:
+    """OrangeSum records [0, n) indexed by `sync_corpus` with the real default model, then /ask over that index.
+
+    Incremental like `qa index`: a run that was stopped goes on where it stopped (the time is then that of the
+    last run, and the report says so).
+    """
+    from bench_scale import _engine_latency, _http_latency, _questions
+
+    enc = load_model(Settings(), progress=True)
+    work = CACHE / f"real-{args.records}-{enc.info.fingerprint}"
+    corpus, index = work / "corpus", work / "index"
+    if not (corpus / "orangesum.jsonl.gz").exists():
+        write_slice(corpus / "orangesum.jsonl.gz", 0, args.records)
+    t = time.perf_counter()
+    report = sync_corpus(corpus, index, enc, progress=True)
+    seconds = time.perf_counter() - t
+    m = read_manifest(index)
+    say(f"indexed: {report.to_dict() | {'errors': len(report.errors)}} in {seconds:.0f} s")
+    questions = _questions(args.questions)
+    latency = {"engine": _engine_latency(index, questions, enc)}
+    if not args.no_http:
+        latency["http"] = _http_latency(index, questions)
+    say(f"/ask: {latency}")
+    out = {
+        "what": f"OrangeSum records [0, {args.records}) through sync_corpus with the real default model "
+        f"({enc.info.runtime} on {enc.info.device}), then /ask in process and through a real `qa serve`",
+        "model": {"name": enc.info.name, "runtime": enc.info.runtime, "fingerprint": enc.info.fingerprint},
+        "articles": m.articles,
+        "chunks": m.chunks,
+        "dense_kind": m.dense_kind,
+        "this_run": report.to_dict() | {"errors": len(report.errors)},
+        "seconds": round(seconds, 1),
+        "passages_per_s": round(report.chunks_embedded / seconds, 2) if report.chunks_embedded else None,
+        "resumed": report.chunks_embedded < m.chunks,
+        "questions": len(questions),
+        "ask": latency,
+    }
+    save_report("bench_indexing_real", out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -357,8 +508,19 @@ def main() -> None:
     thr.add_argument("--real", action="store_true", help="instead: build the real-vector pool (records 0-1000)")
     add = sub.add_parser("add-one")
     add.add_argument("--articles", type=int, default=8, help="articles added one by one [%(default)s]")
+    rt = sub.add_parser("runtimes")
+    rt.add_argument("--passages", type=int, default=300, help="PIAF paragraphs, in file order [%(default)s]")
+    rt.add_argument("--questions", type=int, default=300, help="PIAF questions, in file order [%(default)s]")
+    rt.add_argument("--batch", type=int, default=25, help="passages per timed batch [%(default)s]")
+    rt.add_argument("--threads", type=int, nargs="*", default=[1], help="also time the int8 variant with these threads")
+    real = sub.add_parser("real")
+    real.add_argument("--records", type=int, default=10_000, help="OrangeSum records, from the first [%(default)s]")
+    real.add_argument("--questions", type=int, default=100, help="questions asked over the index [%(default)s]")
+    real.add_argument("--no-http", action="store_true", help="Engine.ask only (no `qa serve`)")
     args = ap.parse_args()
-    {"full": cmd_full, "throughput": cmd_throughput, "add-one": cmd_add_one}[args.cmd](args)
+    {"real": cmd_real, "full": cmd_full, "throughput": cmd_throughput, "add-one": cmd_add_one, "runtimes": cmd_runtimes}[
+        args.cmd
+    ](args)
 
 
 if __name__ == "__main__":

@@ -49,10 +49,12 @@ def main(argv: list[str] | None = None) -> int:
 
     piaf = load_piaf(args.piaf)
     corpus = write_corpus(piaf.paragraphs, CACHE / "piaf-corpus").parent
-    model = Settings().model
-    index = args.index or CACHE / f"piaf-index-{Path(model).name}"
+    encoder = load_model(Settings(), progress=True)
+    # One index per model and runtime (and build of it): torch fp32's vectors and the int8 variant's differ.
+    runtime = "" if encoder.info.runtime == "torch" else f"-{encoder.info.runtime}-{encoder.info.fingerprint[:8]}"
+    model = f"{Path(encoder.info.name).name}{runtime}"
+    index = args.index or CACHE / f"piaf-index-{model}"
     settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
-    encoder = load_model(settings, progress=True)
     # Incremental: only paragraphs whose text changed are embedded again (the cache is keyed by content).
     sync_corpus(corpus, index, encoder, progress=True)
     engine = Engine.open(settings, encoder)
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         # Abstention for real: half the paragraphs the sample asks about are dropped from a copy of the index.
         sample = sample_questions(piaf, args.split, args.n)
         removed, held = holdout(piaf, sample)
-        target = CACHE / f"piaf-holdout-{args.split}-{Path(model).name}"
+        target = CACHE / f"piaf-holdout-{args.split}-{model}"
         holdout_index(index, target, removed, encoder)
         held_engine = Engine.open(settings.with_overrides(index_dir=target), encoder)
         meta = {"split": args.split, "removed_paragraphs": len(removed), "unanswerable": sum(not q.answerable for q in held)}

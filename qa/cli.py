@@ -172,9 +172,21 @@ def model(as_json: bool) -> None:
     settings = _settings()
     info = load_model(settings, progress=True).info
     if as_json:
-        _print_json({"name": info.name, "path": info.path, "dim": info.dim})
+        _print_json(
+            {
+                "name": info.name,
+                "path": info.path,
+                "dim": info.dim,
+                "fingerprint": info.fingerprint,
+                "runtime": info.runtime,
+                "device": info.device,
+            }
+        )
     else:
-        click.echo(f"{info.name}\n  path: {info.path}\n  dim: {info.dim}\n  fingerprint: {info.fingerprint}")
+        click.echo(
+            f"{info.name}\n  path: {info.path}\n  dim: {info.dim}\n  fingerprint: {info.fingerprint}\n"
+            f"  runtime: {info.runtime} on {info.device}"
+        )
 
 
 def main() -> None:

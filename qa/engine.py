@@ -43,11 +43,19 @@ if TYPE_CHECKING:
 
 def load_model(settings: Settings, *, progress: bool = True) -> Any:
     """The embedding model named by the settings (provisioned on first use), with the settings' thread counts."""
-    from qa.embedding.encoder import load_encoder
+    from qa.embedding.loading import load_encoder
     from qa.index.dense import configure_threads
 
     configure_threads(settings.faiss_threads)
-    return load_encoder(settings.model, settings.cache_dir, progress=progress, threads=settings.threads, bf16=settings.bf16)
+    return load_encoder(
+        settings.model,
+        settings.cache_dir,
+        progress=progress,
+        threads=settings.threads,
+        bf16=settings.bf16,
+        device=settings.device,
+        runtime=settings.runtime,
+    )
 
 
 def check_question(question: str, k: int) -> str:

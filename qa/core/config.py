@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -65,7 +65,12 @@ class Settings(BaseSettings):
     # FAISS threads for a search: one query gains little from more, and on a busy machine OpenMP's spinning
     # threads made a flat search 3x slower (eval/bench_scale.py).
     faiss_threads: int = Field(default=1, ge=1)
-    # bf16 autocast, on request only: slower than fp32 on the avx512_bf16 target (per core, 200-token passages:
+    # Where embedding runs: auto takes a CUDA GPU when torch sees one (a CUDA build of torch), else the CPU.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # What runs the model on a CPU: auto is the default model's OpenVINO int8 variant (built on first use,
+    # verified against torch; torch fp32 if it cannot be built), torch fp32 for any other model.
+    runtime: Literal["auto", "openvino", "torch"] = "auto"
+    # bf16 autocast (torch), on request only: slower than fp32 on the avx512_bf16 target (per core, 200-token passages:
     # fp32 9.3/s, bf16 6.3/s; single queries fp32 40/s, bf16 25-36/s; cosine to fp32 >= 0.99996).
     bf16: bool = False
     # Test hook: a writer pauses at this phase for a test to kill it (qa/index/faults.py).

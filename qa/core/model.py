@@ -25,6 +25,8 @@ class ModelInfo(ModelStamp):
     """A loaded model's stamp and the folder (or hub name) it was loaded from."""
 
     path: str = ""
+    runtime: str = "torch"  # or "openvino-int8": what runs the forward pass
+    device: str = "cpu"
 
 
 class Encoder(Protocol):
@@ -33,7 +35,9 @@ class Encoder(Protocol):
     @property
     def info(self) -> ModelStamp: ...
 
-    def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> NDArray[np.float32]: ...
+    def embed_passages(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False
+    ) -> NDArray[np.float32]: ...
 
 
 class QueryEncoder(Encoder, Protocol):

