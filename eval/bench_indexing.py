@@ -364,9 +364,15 @@ def cmd_runtimes(args: argparse.Namespace) -> None:
     from qa.evaluation.piaf import load_piaf
 
     settings = Settings()
-    fp32 = load_model(settings.with_overrides(runtime="torch"), progress=False)
+    # The baseline is torch fp32 on the CPU whatever the default is (int8 on a CPU, torch on a GPU).
+    fp32 = load_model(settings.with_overrides(runtime="torch", device="cpu"), progress=False)
     fast = load_model(settings, progress=True)
-    variants: dict[str, Any] = {"torch fp32": fp32, f"{fast.info.runtime} (default)": fast}
+    default = f"{fast.info.runtime}{' on cuda' if fast.info.device == 'cuda' else ''} (default)"
+    variants: dict[str, Any] = {"torch fp32": fp32, default: fast}
+    if args.bf16:  # torch's bf16 autocast over the same weights (QA_BF16), measured beside the others
+        variants["torch bf16 autocast"] = Encoder(
+            fp32.torch_model, fp32.info, query_prompt=fp32.query_prompt, passage_prompt=fp32.passage_prompt, bf16=True
+        )
     if fast.info.runtime != "torch":
         built = read_variant(variant_dir(settings.cache_dir, fp32.info.name, fp32.info.fingerprint), fp32.info.fingerprint)
         assert not isinstance(built, str), built
@@ -489,7 +495,8 @@ def cmd_real(args: argparse.Namespace) -> None:
         "this_run": report.to_dict() | {"errors": len(report.errors)},
         "seconds": round(seconds, 1),
         "passages_per_s": round(report.chunks_embedded / seconds, 2) if report.chunks_embedded else None,
-        "resumed": report.chunks_embedded < m.chunks,
+        # Articles this run did not add were indexed by an earlier, stopped run: the time is then partial.
+        "resumed": report.added + report.updated < m.articles,
         "questions": len(questions),
         "ask": latency,
     }
@@ -513,6 +520,7 @@ def main() -> None:
     rt.add_argument("--questions", type=int, default=300, help="PIAF questions, in file order [%(default)s]")
     rt.add_argument("--batch", type=int, default=25, help="passages per timed batch [%(default)s]")
     rt.add_argument("--threads", type=int, nargs="*", default=[1], help="also time the int8 variant with these threads")
+    rt.add_argument("--no-bf16", dest="bf16", action="store_false", help="leave out torch's bf16 autocast")
     real = sub.add_parser("real")
     real.add_argument("--records", type=int, default=10_000, help="OrangeSum records, from the first [%(default)s]")
     real.add_argument("--questions", type=int, default=100, help="questions asked over the index [%(default)s]")

@@ -136,6 +136,21 @@ def test_model_that_does_not_match_the_index_is_refused(built: Path, tmp_path: P
     assert "Traceback" not in run.stderr
 
 
+def test_an_index_knows_the_runtime_that_embedded_it(built: Path) -> None:
+    # `built` was embedded by the default int8 variant: torch fp32 vectors would not be comparable with it.
+    run = qa("ask", "--index", str(built / "index"), "What was signed?", env={"QA_RUNTIME": "torch"})
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert f"embedded by another runtime or build of model {DEFAULT_MODEL}" in last and "qa index --rebuild" in last
+
+
+def test_model_shows_how_it_runs() -> None:
+    run = qa("model", "--json")
+    assert run.returncode == 0, run.stderr
+    info = json.loads(run.stdout)
+    assert (info["name"], info["runtime"], info["device"], info["dim"]) == (DEFAULT_MODEL, "openvino-int8", "cpu", 768)
+
+
 def test_bad_question_is_refused_before_loading_anything(built: Path) -> None:
     run = qa("ask", "--index", str(built / "index"), "   ")
     assert run.returncode != 0 and "empty" in run.stderr and "Traceback" not in run.stderr

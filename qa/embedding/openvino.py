@@ -163,6 +163,43 @@ def _cosines(a: NDArray[np.float32], b: NDArray[np.float32]) -> NDArray[np.float
     return result
 
 
+def _verify(
+    staging: Path,
+    which: str,
+    kind: str,
+    tokenize: Callable[[list[str]], dict[str, Any]],
+    torch_embed: Callable[[list[str]], NDArray[np.float32]],
+    prompts: tuple[str | None, str | None],
+) -> dict[str, float | int]:
+    """The built model's cosines to torch fp32 on the verification texts of its kind; ModelError below the bar."""
+    check = _texts("verify", *prompts, kind=kind)
+    runner = Runner(staging / f"{which}.xml", None, PRECISION[which])
+    cos = _cosines(torch_embed(check), runner.embed(tokenize, check))
+    mean, low = float(cos.mean()), float(cos.min())
+    if mean < MIN_MEAN_COSINE[kind] or low < MIN_COSINE[kind]:
+        raise ModelError(
+            f"the {VARIANT} build for {which} strays from torch fp32 (cosine mean {mean:.4f}, min {low:.4f}; "
+            f"at least {MIN_MEAN_COSINE[kind]} and {MIN_COSINE[kind]} are needed)"
+        )
+    return {"texts": len(check), "mean_cosine": round(mean, 6), "min_cosine": round(low, 6)}
+
+
+def _manifest(staging: Path, source_fingerprint: str, calibrated: int, verification: dict[str, Any]) -> dict[str, Any]:
+    """What the variant's folder holds, and the fingerprint its vectors get (from both weight files)."""
+    files = {f"{m}.{ext}": file_record(staging / f"{m}.{ext}") for m in MODELS for ext in ("xml", "bin")}
+    weights = ":".join(files[f"{m}.bin"]["sha256"] for m in MODELS)
+    return {
+        "format": FORMAT,
+        "variant": VARIANT,
+        "source_fingerprint": source_fingerprint,
+        "fingerprint": hashlib.sha256(f"{source_fingerprint}:{VARIANT}:{weights}".encode()).hexdigest()[:16],
+        "versions": versions(),
+        "calibration": {"file": CALIBRATION.name, "sha256": _calibration_sha256(), "texts": calibrated},
+        "verification": verification,
+        "files": files,
+    }
+
+
 def build_variant(
     model: Any,
     tokenize: Callable[[list[str]], dict[str, Any]],
@@ -210,37 +247,12 @@ def build_variant(
             del converted, quantized
             shutil.rmtree(onnx_dir)
             steps.update(1)
-            verification: dict[str, dict[str, float | int]] = {}
+            verification = {}
             for kind, which in (("passage", "passages"), ("query", "queries")):
                 steps.set_postfix_str(f"verify {which} against torch")
-                check = _texts("verify", *prompts, kind=kind)
-                runner = Runner(staging / f"{which}.xml", None, PRECISION[which])
-                cos = _cosines(torch_embed(check), runner.embed(tokenize, check))
-                mean, low = float(cos.mean()), float(cos.min())
-                verification[which] = {"texts": len(check), "mean_cosine": round(mean, 6), "min_cosine": round(low, 6)}
-                if mean < MIN_MEAN_COSINE[kind] or low < MIN_COSINE[kind]:
-                    raise ModelError(
-                        f"the {VARIANT} build for {which} strays from torch fp32 (cosine mean {mean:.4f}, min {low:.4f}; "
-                        f"at least {MIN_MEAN_COSINE[kind]} and {MIN_COSINE[kind]} are needed)"
-                    )
+                verification[which] = _verify(staging, which, kind, tokenize, torch_embed, prompts)
                 steps.update(1)
-        files = {f"{m}.{ext}": file_record(staging / f"{m}.{ext}") for m in MODELS for ext in ("xml", "bin")}
-        weights = ":".join(files[f"{m}.bin"]["sha256"] for m in MODELS)
-        digest = hashlib.sha256(f"{source_fingerprint}:{VARIANT}:{weights}".encode())
-        manifest = {
-            "format": FORMAT,
-            "variant": VARIANT,
-            "source_fingerprint": source_fingerprint,
-            "fingerprint": digest.hexdigest()[:16],
-            "versions": versions(),
-            "calibration": {
-                "file": CALIBRATION.name,
-                "sha256": _calibration_sha256(),
-                "texts": len(calibration),
-            },
-            "verification": verification,
-            "files": files,
-        }
+        manifest = _manifest(staging, source_fingerprint, len(calibration), verification)
         # Written last: a folder without its manifest is not a variant.
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         if dest.exists():

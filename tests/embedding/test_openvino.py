@@ -158,7 +158,7 @@ def test_a_variant_that_strays_from_torch_is_refused(folder: Path, tmp_path: Pat
     assert [p for p in built if not p.name.endswith(".lock")] == []  # nothing half-built is left
 
 
-def test_runtime_and_device_choices() -> None:
+def test_runtime_and_device_choices(monkeypatch: pytest.MonkeyPatch) -> None:
     assert choose_runtime("auto", "cpu", True) == "openvino"
     assert choose_runtime("auto", "cpu", False) == "torch"
     assert choose_runtime("auto", "cuda", True) == "torch"
@@ -173,6 +173,11 @@ def test_runtime_and_device_choices() -> None:
         assert choose_device("auto") == "cpu"
         with pytest.raises(ModelError, match=r"QA_DEVICE=cuda, but torch .* sees no CUDA GPU"):
             choose_device("cuda")
+    # A machine whose torch sees a GPU: auto takes it, and there the model runs in torch, not OpenVINO.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert choose_device("auto") == choose_device("cuda") == "cuda"
+    assert choose_device("cpu") == "cpu"
+    assert choose_runtime("auto", choose_device("auto"), True) == "torch"
 
 
 def test_settings_name_a_bad_device(monkeypatch: pytest.MonkeyPatch) -> None:
