@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
@@ -137,19 +138,23 @@ def _export_onnx(model: Any, tokenize: Callable[[list[str]], dict[str, Any]], pa
     exporter_log = logging.getLogger("torch.onnx")
     level = exporter_log.level
     exporter_log.setLevel(logging.ERROR)  # it warns of every torchvision operator it skips
-    with torch.no_grad(), contextlib.redirect_stdout(None):
-        torch.onnx.export(
-            _exportable(model),
-            (sample["input_ids"], sample["attention_mask"]),
-            str(path),
-            dynamo=True,
-            input_names=["input_ids", "attention_mask"],
-            output_names=list(OUTPUTS),
-            dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-            external_data=True,
-            verbose=False,
-        )
-    exporter_log.setLevel(level)
+    # ... and of its own deprecations and renamed axes, which say nothing to someone provisioning a model.
+    try:
+        with torch.no_grad(), contextlib.redirect_stdout(None), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                _exportable(model),
+                (sample["input_ids"], sample["attention_mask"]),
+                str(path),
+                dynamo=True,
+                input_names=["input_ids", "attention_mask"],
+                output_names=list(OUTPUTS),
+                dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+                external_data=True,
+                verbose=False,
+            )
+    finally:
+        exporter_log.setLevel(level)
 
 
 def _as_arrays(features: dict[str, Any]) -> dict[str, NDArray[np.int64]]:
