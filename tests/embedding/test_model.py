@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from qa.core.config import DEFAULT_MODEL, default_cache_dir
+from qa.core.config import DEFAULT_MODEL, Settings
 from qa.embedding import openvino as ov
 from qa.embedding.encoder import Encoder
 from qa.embedding.gemma import GEMMA, GEMMA_FINGERPRINT
@@ -34,7 +34,7 @@ def model(encoder: Any) -> Encoder:
 
 
 def test_provisioned_folder_verifies(model: Encoder) -> None:
-    folder = model_dir(default_cache_dir(), DEFAULT_MODEL)
+    folder = model_dir(Settings().cache_dir, DEFAULT_MODEL)
     assert model.info.path == str(folder)
     assert verify_model_dir(folder, full=True, recipe=GEMMA) is None
     assert (model.query_prompt, model.passage_prompt) == ("task: search result | query: ", "title: none | text: ")
@@ -42,7 +42,7 @@ def test_provisioned_folder_verifies(model: Encoder) -> None:
 
 def test_on_a_cpu_it_runs_as_its_verified_int8_variant(model: Encoder) -> None:
     assert (model.info.runtime, model.info.device) == (ov.VARIANT, "cpu")
-    variant = ov.read_variant(ov.variant_dir(default_cache_dir(), DEFAULT_MODEL, GEMMA_FINGERPRINT), GEMMA_FINGERPRINT)
+    variant = ov.read_variant(ov.variant_dir(Settings().cache_dir, DEFAULT_MODEL, GEMMA_FINGERPRINT), GEMMA_FINGERPRINT)
     assert not isinstance(variant, str), variant
     assert model.info.fingerprint == variant.fingerprint != GEMMA_FINGERPRINT
     texts = [SIGNED, UNRELATED]
