@@ -67,9 +67,12 @@ def page(browser: Any, service: Service) -> Iterator[Any]:
     page.route("**/*", only_the_service)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    # A test that makes a request fail on purpose names the console line the browser logs for it.
+    page.expected_errors = []
     yield page
     context.close()
     assert not outside, f"the page requested outside assets: {outside}"
+    errors = [e for e in errors if not any(x in e for x in page.expected_errors)]
     assert not errors, f"the page logged errors: {errors}"
 
 
@@ -159,6 +162,13 @@ def test_the_timeline_view_lists_the_events_of_a_period_and_opens_their_sentence
     assert all("2025-06" <= d[:7] <= "2025-08" for d in dates)
     tianjin = events.filter(has_text="Tianjin").first
     expect(tianjin).to_contain_text("2025-08-30")
+    # An article that cannot be read is said in the timeline's status line, not in the question's.
+    page.route("**/articles/**", lambda route: route.fulfill(status=503, json={"detail": "the index is busy"}))
+    page.expected_errors.append("status of 503")
+    tianjin.locator("button.event-source").first.click()
+    expect(page.locator("#timeline-status")).to_contain_text("Could not open the article")
+    expect(page.locator("#status")).not_to_contain_text("Could not open the article")
+    page.unroute("**/articles/**")
     # A source opens its article with the event's sentence marked.
     tianjin.locator("button.event-source").first.click()
     dialog = page.locator("#article-view")

@@ -244,7 +244,8 @@
     return articles.get(id);
   }
 
-  async function openArticle(c, from) {
+  // `report` says what went wrong where the reader is looking (the timeline has a status line of its own).
+  async function openArticle(c, from, report = setStatus) {
     opener = from;
     from.disabled = true;
     try {
@@ -257,7 +258,7 @@
       const target = articleText.querySelector("mark.answer") || articleText.querySelector("mark.passage");
       if (target) target.scrollIntoView({ block: "center" });
     } catch (err) {
-      setStatus(`Could not open the article: ${err.message}`, "error");
+      report(`Could not open the article: ${err.message}`, "error");
     } finally {
       from.disabled = false;
     }

@@ -32,7 +32,7 @@
     // The sentence is both the passage and the marked sentence of the article view.
     const cited = { article_id: s.article_id, title: s.title, date: s.published, url: null,
       start: s.start, end: s.end, highlight: { start: s.start, end: s.end } };
-    open.addEventListener("click", () => openArticle(cited, open));
+    open.addEventListener("click", () => openArticle(cited, open, setStatus));
     return el("li", {}, open);
   }
 
