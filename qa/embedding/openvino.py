@@ -15,9 +15,7 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import shutil
-import tempfile
 import threading
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +28,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.core.errors import ModelError
-from qa.embedding.provision import check_files, file_record
+from qa.embedding.provision import (
+    check_files,
+    file_record,
+    folder_lock,
+    remove_leftovers,
+    replace_folder,
+    staging_folder,
+)
 
 log = logging.getLogger(__name__)
 
@@ -223,8 +228,7 @@ def build_variant(
     from tqdm import tqdm
 
     dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
-    staging.chmod(0o755)  # mkdtemp's 0700: a model folder holds nothing secret and may be shared read-only
+    staging = staging_folder(dest)
     steps = tqdm(total=5, desc=f"building {VARIANT}", unit="step", disable=not progress)
     try:
         with steps:
@@ -260,11 +264,7 @@ def build_variant(
         manifest = _manifest(staging, source_fingerprint, len(calibration), verification)
         # Written last: a folder without its manifest is not a variant.
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        if dest.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-old-", dir=dest.parent))
-            os.replace(dest, aside / dest.name)
-            shutil.rmtree(aside, ignore_errors=True)
-        os.replace(staging, dest)
+        replace_folder(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     variant = read_variant(dest, source_fingerprint)
@@ -276,20 +276,10 @@ def build_variant(
 @contextlib.contextmanager
 def build_lock(dest: Path) -> Iterator[None]:
     """One build of a variant at a time across processes (the second waits, then finds it built)."""
-    from filelock import FileLock, Timeout
-
     dest.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(dest.parent / f".{dest.name}.lock"), timeout=LOCK_TIMEOUT_S)
-    try:
-        lock.acquire()
-    except Timeout:
-        raise ModelError(f"another process has held the {VARIANT} build lock of {dest} too long") from None
-    try:
-        for p in dest.parent.glob(f".tmp-{dest.name}-*"):  # left by a killed build
-            shutil.rmtree(p, ignore_errors=True)
+    with folder_lock(dest.parent, dest.name, what="build", timeout=LOCK_TIMEOUT_S):
+        remove_leftovers(dest.parent, dest.name)  # left by a killed build
         yield
-    finally:
-        lock.release()
 
 
 # -------------------------------------------------------------------------------------------------- run

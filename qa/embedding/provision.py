@@ -403,44 +403,59 @@ def build_model_folder(bin_data: bytes, tokenizer_json: bytes, dest: Path, progr
 
 
 @contextlib.contextmanager
-def _provision_lock(models: Path, name: str) -> Iterator[None]:
+def folder_lock(models: Path, name: str, *, what: str = "provisioning", timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
+    """One process at a time makes the folder `name` under `models` (the others wait, then find it made)."""
     from filelock import FileLock, Timeout
 
-    lock = FileLock(str(models / f".{name}.lock"), timeout=LOCK_TIMEOUT_S)
+    lock = FileLock(str(models / f".{name}.lock"), timeout=timeout)
     try:
         lock.acquire()
     except Timeout:
-        raise ModelError(f"another process has held {name}'s provisioning lock in {models} too long") from None
+        raise ModelError(f"another process has held {name}'s {what} lock in {models} too long") from None
     try:
         yield
     finally:
         lock.release()
 
 
-def _remove_leftovers(models: Path, name: str) -> None:
-    """Temporary folders of crashed runs; safe to remove because the caller holds the provisioning lock."""
+def remove_leftovers(models: Path, name: str) -> None:
+    """Temporary folders of crashed runs; safe to remove because the caller holds the folder's lock."""
     for p in models.glob(f".tmp-{name}-*"):
         shutil.rmtree(p, ignore_errors=True)
 
 
+def staging_folder(dest: Path) -> Path:
+    """An empty folder beside `dest` to build it in, readable by all (mkdtemp's 0700 would hide a model
+    folder, which holds nothing secret and may be shared read-only)."""
+    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-", dir=dest.parent))
+    staging.chmod(0o755)
+    return staging
+
+
+def replace_folder(staging: Path, dest: Path) -> None:
+    """Put the built folder in place of `dest`.
+
+    A folder cannot atomically replace a non-empty one: the old one is moved aside first. A crash in between
+    leaves no folder at all, which the next run simply builds again.
+    """
+    if dest.exists():
+        aside = Path(tempfile.mkdtemp(prefix=f".tmp-{dest.name}-old-", dir=dest.parent))
+        os.replace(dest, aside / dest.name)
+        shutil.rmtree(aside, ignore_errors=True)
+    os.replace(staging, dest)
+
+
 def _build(dest: Path, recipe: Recipe, progress: bool) -> None:
     models = dest.parent
-    staging = Path(tempfile.mkdtemp(prefix=f".tmp-{recipe.name}-", dir=models))
-    # mkdtemp makes the folder private (0700); a model folder has nothing secret and may be shared read-only.
-    staging.chmod(0o755)
+    staging = staging_folder(dest)
     try:
         with tempfile.TemporaryDirectory(prefix=f".tmp-{recipe.name}-dl-", dir=models) as dl:
             recipe.fill(staging, Path(dl), progress)
         write_marker(staging, recipe)
-        # A folder cannot atomically replace a non-empty one: move the damaged one aside first. A crash in
-        # between leaves no folder at all, which the next run simply provisions again.
-        if dest.exists():
-            aside = Path(tempfile.mkdtemp(prefix=f".tmp-{recipe.name}-old-", dir=models))
-            os.replace(dest, aside / dest.name)
-        os.replace(staging, dest)
+        replace_folder(staging, dest)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        _remove_leftovers(models, recipe.name)
+        remove_leftovers(models, recipe.name)
 
 
 def provision(recipe: Recipe, cache_dir: Path, progress: bool = True, *, full_check: bool = False) -> Path:
@@ -451,14 +466,14 @@ def provision(recipe: Recipe, cache_dir: Path, progress: bool = True, *, full_ch
         return dest
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with _provision_lock(dest.parent, recipe.name):
+        with folder_lock(dest.parent, recipe.name):
             # Another process may have finished the job while we waited for the lock.
             problem = verify_model_dir(dest, full=full_check, recipe=recipe)
             if problem is None:
                 return dest
             if dest.exists():
                 log.warning("re-provisioning %s: %s", dest, problem)
-            _remove_leftovers(dest.parent, recipe.name)
+            remove_leftovers(dest.parent, recipe.name)
             _build(dest, recipe, progress)
     except ModelError:
         raise
