@@ -85,9 +85,19 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), default="hybrid", show_default=True)
 @click.option("--from", "date_from", metavar="YYYY[-MM[-DD]]", help="Cite only passages about this period (its first day).")
 @click.option("--to", "date_to", metavar="YYYY[-MM[-DD]]", help="The period's last day.")
+@click.option("--generate", is_flag=True, help="Also write the answer in the question's language with the LLM of QA_LLM.")
 @json_option
 @click.argument("question")
-def ask(index: Path | None, k: int, mode: str, date_from: str | None, date_to: str | None, as_json: bool, question: str) -> None:
+def ask(
+    index: Path | None,
+    k: int,
+    mode: str,
+    date_from: str | None,
+    date_to: str | None,
+    generate: bool,
+    as_json: bool,
+    question: str,
+) -> None:
     """Answer QUESTION from the index, with cited passages."""
     from qa.engine import Engine, check_question
     from qa.render import answer_to_dict, answer_to_text
@@ -98,10 +108,36 @@ def ask(index: Path | None, k: int, mode: str, date_from: str | None, date_to: s
     parse_period(date_from, date_to)  # said before the model loads
     engine = Engine.open(settings, progress=True)
     answer = engine.ask(question, k, mode=mode, date_from=date_from, date_to=date_to)  # type: ignore[arg-type]
+    reply = answer_to_dict(answer)
+    if not generate:
+        click.echo(json.dumps(reply, ensure_ascii=False, indent=2) if as_json else answer_to_text(answer))
+        return
+    if not as_json:
+        click.echo(answer_to_text(answer) + "\n")
+    _generate(settings, answer, reply, as_json)
+
+
+def _generate(settings: Settings, answer: Any, reply: dict[str, object], as_json: bool) -> None:
+    """`qa ask --generate`: the reply as the LLM writes it on standard error (when it is a terminal), then the
+    checked answer."""
+    from qa.generation.generate import NOT_CONFIGURED, Outcome, open_generator, skipped
+    from qa.render import generated_to_dict, generated_to_text
+
+    generator = open_generator(settings, progress=True)
+    outcome = skipped(NOT_CONFIGURED)
+    live = sys.stderr.isatty() and not as_json
+    if generator is not None:
+        for item in generator.stream(answer):
+            if isinstance(item, Outcome):
+                outcome = item
+            elif live:
+                click.echo(item, nl=False, err=True)
+        if live:
+            click.echo("", err=True)
     if as_json:
-        _print_json(answer_to_dict(answer))
+        _print_json({**reply, **generated_to_dict(outcome.generated, outcome.because)})
     else:
-        click.echo(answer_to_text(answer))
+        click.echo(generated_to_text(outcome.generated, outcome.because))
 
 
 @cli.command()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from qa.core.types import Answer, Citation, Event
+from qa.core.types import Answer, Citation, Event, Generated
 
 
 def citation_to_dict(c: Citation) -> dict[str, object]:
@@ -34,6 +34,23 @@ def answer_to_dict(answer: Answer) -> dict[str, object]:
         "abstained_because": answer.abstained_because,
         "citations": [citation_to_dict(c) for c in answer.citations],
     }
+
+
+def generated_to_dict(generated: Generated | None, because: str | None) -> dict[str, object]:
+    """The generation fields of the `POST /ask` body (with "generate": true)."""
+    return {
+        "generated": None
+        if generated is None
+        else {"text": generated.text, "citations": list(generated.citations), "language": generated.language},
+        "not_generated_because": because,
+    }
+
+
+def generated_to_text(generated: Generated | None, because: str | None, width: int = 100) -> str:
+    """The generated answer for a terminal, or why there is none."""
+    if generated is None:
+        return f"No generated answer: {because}."
+    return textwrap.fill(f"Generated ({generated.language}): {generated.text}", width)
 
 
 def answer_to_text(answer: Answer, width: int = 100) -> str:

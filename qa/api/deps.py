@@ -1,4 +1,4 @@
-"""Request dependencies: the open Engine, the ask gate, the settings, a checked article id, the write token."""
+"""Request dependencies: the open Engine, the ask gate, the generator, the settings, a checked article id, the write token."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from qa.api.startup import Startup, starting
 from qa.core.config import Settings
 from qa.core.errors import BusyError, InputError
 from qa.engine import Engine
+from qa.generation.generate import Generator
 from qa.ingest import validate_article_id
 
 ARTICLE_ID_PATTERN = r"^(?!\.)[A-Za-z0-9._-]{1,128}$"
@@ -45,6 +46,12 @@ def get_gate(request: Request) -> AskGate:
     """The bound on questions answered at once."""
     gate: AskGate = request.app.state.gate
     return gate
+
+
+def get_generator(request: Request) -> Generator | None:
+    """The generator of answers (None when QA_LLM is off)."""
+    generator: Generator | None = request.app.state.generator
+    return generator
 
 
 def writable_engine(engine: Annotated[Engine, Depends(get_engine)], request: Request) -> Engine:
@@ -104,6 +111,7 @@ def require_writer(request: Request, settings: Annotated[Settings, Depends(get_s
 EngineDep = Annotated[Engine, Depends(get_engine)]
 WritableEngineDep = Annotated[Engine, Depends(writable_engine)]
 GateDep = Annotated[AskGate, Depends(get_gate)]
+GeneratorDep = Annotated[Generator | None, Depends(get_generator)]
 StartupDep = Annotated[Startup | None, Depends(get_startup)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ArticleIdDep = Annotated[str, Depends(checked_article_id)]

@@ -84,6 +84,12 @@ class AskRequest(BaseModel):
         description="Retrieval: 'hybrid' (dense and lexical, fused; the default), 'dense' or 'bm25' alone.",
     )
 
+    generate: bool = Field(
+        False,
+        description="Also generate an answer in the question's language from the top citations (`generated`), when the "
+        "server has an LLM (QA_LLM); each generated sentence is checked against the passage it cites.",
+    )
+
     date_from: str | None = Field(
         None,
         description="Only passages about this period are cited: its first day, YYYY, YYYY-MM or YYYY-MM-DD (event dates).",
@@ -234,6 +240,15 @@ class ShortOut(BaseModel):
     end: int = Field(description="Offset just past its last character in that article's text.")
 
 
+class GeneratedOut(BaseModel):
+    """An answer generated in the question's language; every sentence cites a passage holding its names,
+    numbers and dates."""
+
+    text: str = Field(description="One to three sentences, each ending with its citations as [n].")
+    citations: list[int] = Field(description="The `n` of the citations it cites, in order.")
+    language: Literal["en", "fr"] = Field(description="The question's language, which the text is written in.")
+
+
 class AskResponse(BaseModel):
     """The answer to a question, with the passages it cites."""
 
@@ -247,6 +262,15 @@ class AskResponse(BaseModel):
         description='When `answer` is null, why, in a few words ("no article mentions Tokyo"); otherwise null.'
     )
     citations: list[CitationOut] = Field(description="Cited passages, best first (may be empty if answer is null).")
+    generated: GeneratedOut | None = Field(
+        None,
+        description='Only with "generate": true: the answer written in the question\'s language, its `[n]` referring to '
+        "`citations`; null when no LLM is configured, when the archive does not say, or when no generated sentence "
+        "passed the check (the extractive `answer` then stands alone).",
+    )
+    not_generated_because: str | None = Field(
+        None, description='With "generate": true and `generated` null, why in a few words; otherwise null.'
+    )
 
 
 class HealthResponse(BaseModel):
@@ -260,6 +284,7 @@ class HealthResponse(BaseModel):
     chunks: int = Field(description="Passages (chunks) in the index.")
     model: str = Field(description="Name of the embedding model the index was built with.")
     generation: int | None = Field(None, description="Index generation being served: it grows with each commit.")
+    llm: str | None = Field(None, description='The LLM that generates answers ("generate": true), or null when QA_LLM is off.')
 
 
 class StartingResponse(BaseModel):

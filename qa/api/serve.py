@@ -77,6 +77,7 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> N
     import uvicorn
 
     from qa.api.app import create_app
+    from qa.generation.generate import open_generator
 
     check_sources(settings)
     settings = default_hosts(settings, host)
@@ -91,8 +92,11 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> N
     def stop() -> None:
         server.should_exit = True
 
+    generator = open_generator(settings, progress=True)
+    if generator is not None:
+        say(f"answers are generated on request by {generator.llm.name}")
     startup = Startup(settings, on_failure=stop, on_ready=ready)
-    app = create_app(settings, startup=startup)
+    app = create_app(settings, startup=startup, generator=generator)
     server = uvicorn.Server(server_config(app, settings, host=host, port=port, log_config=log_config()))
     say(f"open http://{host}:{port}/ to ask questions (it answers as soon as the model is loaded); the API is at /docs")
     # On Ctrl-C uvicorn shuts down gracefully, then raises it again: that is a normal stop.

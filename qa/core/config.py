@@ -73,6 +73,18 @@ class Settings(BaseSettings):
     # bf16 autocast (torch), on request only: for embeddinggemma on this AMX CPU it doubles torch fp32's
     # passages/s (8.9 against 4.0) but slows a question (132 against 99 ms); the int8 variant beats both.
     bf16: bool = False
+    # Generated answers (POST /ask with "generate": true): "off", "local" (the bundled Qwen2.5-Coder-1.5B,
+    # provisioned on first use) or the base URL of an OpenAI-compatible server ("http://127.0.0.1:8080/v1").
+    llm: str = "off"
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    # Seconds one generation may take in all; the local model reads a prompt of three passages in about 15 s here.
+    llm_timeout: float = Field(default=120.0, gt=0)
+    # Top citations given to the LLM, and the longest reply.
+    llm_passages: int = Field(default=3, ge=1, le=10)
+    llm_max_tokens: int = Field(default=200, ge=16, le=2000)
+    # Seconds a question waits for the local LLM's one turn before it gets no generated answer.
+    llm_wait: float = Field(default=5.0, ge=0)
     # Test hook: a writer pauses at this phase for a test to kill it (qa/index/faults.py).
     test_pause_at: str | None = None
 
@@ -88,6 +100,17 @@ class Settings(BaseSettings):
                 return json.loads(text)
             return [part.strip() for part in text.split(",") if part.strip()]
         return value
+
+    @field_validator("llm")
+    @classmethod
+    def _llm_choice(cls, value: str) -> str:
+        """off, local, or an http(s) URL: anything else is said at once, not at the first question."""
+        text = value.strip()
+        if text.lower() in ("off", "local", ""):
+            return text.lower() or "off"
+        if not text.startswith(("http://", "https://")):
+            raise ValueError(f"QA_LLM must be off, local or the http(s) URL of an OpenAI-compatible server, not {text!r}")
+        return text
 
     @field_validator("threads", "test_pause_at", mode="before")
     @classmethod

