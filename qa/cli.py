@@ -186,8 +186,11 @@ def serve(corpus: Path | None, index: Path | None, host: str, port: int) -> None
     type=click.Path(path_type=Path),
     help="Instead, score the timeline against this gold timeline (e.g. eval/timeline_seeds.jsonl).",
 )
+@click.option(
+    "--generate", is_flag=True, help="Also generate answers with QA_LLM's model and score them (eval/reports/<gold>-generate.*)."
+)
 @json_option
-def eval_(index: Path | None, gold: Path | None, timeline_gold: Path | None, as_json: bool) -> None:
+def eval_(index: Path | None, gold: Path | None, timeline_gold: Path | None, generate: bool, as_json: bool) -> None:
     """Run the gold questions and print retrieval, answer and latency metrics (or, with --timeline, the
     timeline's date and event precision, recall and F1)."""
     from qa.evaluation.cli import run_eval_command, run_timeline_eval
@@ -196,7 +199,7 @@ def eval_(index: Path | None, gold: Path | None, timeline_gold: Path | None, as_
         run_timeline_eval(_settings(index_dir=index), timeline_gold, as_json=as_json)
         return
 
-    run_eval_command(_settings(index_dir=index), gold=gold, as_json=as_json)
+    run_eval_command(_settings(index_dir=index), gold=gold, as_json=as_json, generate=generate)
 
 
 @cli.command()

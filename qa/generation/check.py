@@ -73,13 +73,13 @@ def check_sentence(sentence: str, cites: tuple[int, ...], by_n: Mapping[int, Cit
     if written_in is not None and written_in != language:
         return f"it is in {LANGUAGE_NAMES.get(written_in, written_in)}, not {LANGUAGE_NAMES.get(language, language)}"
     cited = [by_n[n] for n in cites]
-    units = name_units(bare)
-    missing = missing_names(units, [c.text for c in cited] + [c.title or "" for c in cited])
     marks = "".join(f"[{n}]" for n in cites)
-    if missing:
-        return f"{' '.join(missing[0])!r} is not in {marks}"
     if not _dates_hold(bare, cited):
         return f"a date it gives is not in {marks}"
+    units = name_units(bare)
+    missing = missing_names(units, [c.text for c in cited] + [c.title or "" for c in cited])
+    if missing:
+        return f"{' '.join(missing[0])!r} is not in {marks}"
     # Nothing to check by name, number or date: it must at least share a content word with what it cites.
     unchecked = not units and not extract_dates(bare)
     if unchecked and not set(analyze(bare)) & {t for c in cited for t in analyze(c.text)}:

@@ -18,6 +18,9 @@ class Message(TypedDict):
     content: str
 
 
+INSTALL_LLM = "install the project with its llm extra (pip install -e '.[llm]', or make llm)"
+
+
 class LLMError(QAError):
     """The LLM could not be reached, answered an error, or took too long: the extractive answer stands alone."""
 
@@ -38,9 +41,13 @@ def open_llm(settings: Settings, *, progress: bool = True) -> ChatModel | None:
     if choice.lower() in ("", "off"):
         return None
     if choice.lower() == "local":
+        import importlib.util
+
         from qa.generation.local import LocalModel
         from qa.generation.weights import provision_local_llm
 
+        if importlib.util.find_spec("llama_cpp") is None:
+            raise LLMError(f"QA_LLM=local needs llama-cpp-python: {INSTALL_LLM}")
         return LocalModel(provision_local_llm(settings.cache_dir, progress), threads=settings.threads)
     from qa.generation.remote import RemoteModel
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from qa.core.config import cpu_count
-from qa.generation.llm import LLMError, Message
+from qa.generation.llm import INSTALL_LLM, LLMError, Message
 from qa.generation.weights import LOCAL_MODEL
 
 # Room for the prompt's passages and question (about 1,000 tokens for three passages) and the answer.
@@ -34,9 +34,7 @@ class LocalModel:
                 try:
                     from llama_cpp import Llama
                 except ImportError:
-                    raise LLMError(
-                        "QA_LLM=local needs llama-cpp-python: install the project with its llm extra (pip install -e '.[llm]')"
-                    ) from None
+                    raise LLMError(f"QA_LLM=local needs llama-cpp-python: {INSTALL_LLM}") from None
                 try:
                     self._llama = Llama(
                         model_path=str(self.path), n_ctx=CONTEXT_TOKENS, n_threads=self.threads, seed=0, verbose=False

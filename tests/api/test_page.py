@@ -10,19 +10,10 @@ from typing import Any
 
 import pytest
 
+from tests.api.browser import CHROMIUM, launch_browser, service_page
 from tests.api.conftest import Service
 from tests.api.service import ASTANA_QUESTION, REPO, SEED_ARTICLE
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SCREENSHOT = REPO / "eval" / "reports" / "screenshot.png"
 ARTICLE_SCREENSHOT = REPO / "eval" / "reports" / "screenshot-article.png"
 
@@ -38,42 +29,15 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launch_browser() as launched:
+        yield launched
 
 
 @pytest.fixture
 def page(browser: Any, service: Service) -> Iterator[Any]:
     """A fresh page that may load nothing but the service itself (any outside request fails the test)."""
-    context = browser.new_context(viewport={"width": 1100, "height": 1000}, device_scale_factor=1)
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    outside: list[str] = []
-    errors: list[str] = []
-
-    def only_the_service(route: Any) -> None:
-        if route.request.url.startswith(service.url):
-            route.continue_()
-        else:
-            outside.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_the_service)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    # A test that makes a request fail on purpose names the console line the browser logs for it.
-    page.expected_errors = []
-    yield page
-    context.close()
-    assert not outside, f"the page requested outside assets: {outside}"
-    errors = [e for e in errors if not any(x in e for x in page.expected_errors)]
-    assert not errors, f"the page logged errors: {errors}"
+    with service_page(browser, service.url) as opened:
+        yield opened
 
 
 def test_ask_see_the_highlighted_answer_and_read_the_article(page: Any, service: Service) -> None:

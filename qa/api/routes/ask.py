@@ -41,7 +41,8 @@ async def _answer(body: AskRequest, engine: Engine, gate: Any) -> Answer:
     return answer
 
 
-@router.post("/ask", response_model=AskResponse, summary="Answer a question", responses=ERRORS)
+# exclude_unset: `generated` and `not_generated_because` appear only when asked for ("generate": true).
+@router.post("/ask", response_model=AskResponse, response_model_exclude_unset=True, summary="Answer a question", responses=ERRORS)
 async def ask(body: AskRequest, engine: EngineDep, gate: GateDep, generator: GeneratorDep) -> dict[str, Any]:
     """Answer the question with the sentence that answers it, quoted from the archive, and the cited
     passages; `answer` is null when the archive does not say. With `"generate": true`, also `generated`."""

@@ -1,4 +1,6 @@
 // The page: ask POST /ask, show the answer and its cited passages, open an article with the passage marked.
+// When the server has an LLM (GET /health's llm), it asks POST /ask/stream instead and shows the answer written
+// in the question's language as it is generated, then as checked.
 // Every piece of text goes in as a text node (append / textContent): nothing is ever parsed as HTML.
 "use strict";
 
@@ -20,6 +22,7 @@
   let opener = null; // the button that opened the article view, to give focus back
   let pending = null; // the AbortController of the question in flight
   let current = null; // the last answer shown: its short answer is marked wherever its passage is
+  let llm = null; // the server's LLM (from GET /health), or null: then nothing is generated
 
   /** An element with attributes and children (strings become text nodes: never parsed as HTML). */
   function el(tag, attrs = {}, ...children) {
@@ -197,6 +200,100 @@
     if (results.getBoundingClientRect().top > window.innerHeight * 0.6) results.scrollIntoView({ block: "start" });
   }
 
+  /** Text with its [n] markers turned into links to the cited passages (those that exist). */
+  function withCiteLinks(text, numbers) {
+    const p = el("p", { class: "generated-text" });
+    let last = 0;
+    for (const m of text.matchAll(/\[(\d+)\]/g)) {
+      const n = Number(m[1]);
+      if (!numbers.has(n)) continue;
+      p.append(text.slice(last, m.index));
+      p.append(el("a", { href: `#cite-${n}`, class: "cite-ref", "aria-label": `source ${n}` }, `[${n}]`));
+      last = m.index + m[0].length;
+    }
+    p.append(text.slice(last));
+    return p;
+  }
+
+  /** The box of the generated answer: the draft as it streams in, then the checked text or why there is none. */
+  function generatedBox() {
+    const box = el("section", { class: "generated", id: "generated", "aria-live": "polite" },
+      el("h3", { class: "generated-title" }, "Written answer"),
+      el("p", { class: "generated-draft" }));
+    answerBox.append(box);
+    return {
+      piece(text) {
+        box.querySelector(".generated-draft").append(text);
+      },
+      done(generated, because, citations) {
+        box.querySelector(".generated-draft").remove();
+        if (generated) {
+          box.append(withCiteLinks(generated.text, new Set(citations.map((c) => c.n))));
+          box.append(el("p", { class: "generated-note" },
+            `Written by ${llm}; each sentence was checked against the passage it cites.`));
+        } else {
+          box.append(el("p", { class: "generated-none" }, "No written answer: ", because || "none passed the check", "."));
+        }
+      },
+    };
+  }
+
+  /** Server-sent events of a response body, as {event, data} objects, in order. */
+  async function* events(res) {
+    const reader = res.body.getReader();
+    const decoder = new TextDecoder();
+    let buffer = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        let event = "message";
+        const data = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("event:")) event = line.slice(6).trim();
+          else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+        }
+        yield { event, data: JSON.parse(data.join("\n") || "null") };
+      }
+    }
+  }
+
+  /** POST /ask/stream with generation: the answer at once, then the written answer as it comes. */
+  async function askStreaming(question, signal) {
+    const res = await fetch("/ask/stream", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "text/event-stream" },
+      body: JSON.stringify({ question, k: 5, generate: true }),
+      signal,
+    });
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      setStatus(`Could not ask: ${describe(body, res.status)}`, "error");
+      return;
+    }
+    let box = null;
+    let citations = [];
+    for await (const { event, data } of events(res)) {
+      if (event === "answer") {
+        render(data);
+        citations = data.citations || [];
+        if (data.answer) {
+          box = generatedBox();
+          setStatus(`Answer found, with ${citations.length} source${citations.length === 1 ? "" : "s"}; writing it in your language…`, "busy");
+        }
+      } else if (event === "token" && box) {
+        box.piece(data.text);
+      } else if (event === "generated" && box) {
+        box.done(data.generated, data.not_generated_because, citations);
+        setStatus(data.generated ? "Answer found and written in your language." : "Answer found; no written answer passed the check.");
+      }
+    }
+  }
+
   async function ask(question) {
     if (pending) pending.abort();
     pending = new AbortController();
@@ -206,6 +303,10 @@
     results.setAttribute("aria-busy", "true");
     setStatus("Searching the archive…", "busy");
     try {
+      if (llm) {
+        await askStreaming(question, mine.signal);
+        return;
+      }
       const res = await fetch("/ask", {
         method: "POST",
         headers: { "Content-Type": "application/json", Accept: "application/json" },
@@ -275,7 +376,7 @@
     const url = new URL(window.location.href);
     url.searchParams.set("q", question);
     window.history.replaceState(null, "", url);
-    ask(question);
+    health.then(() => ask(question));
   });
 
   for (const example of document.querySelectorAll("button.example")) {
@@ -296,10 +397,16 @@
   // What the timeline view (timeline.js) shares of this page: building elements, errors, the article view.
   window.qaPage = { el, describe, openArticle };
 
+  // Whether answers can be written by an LLM here; a service still starting has none to say yet.
+  const health = fetch("/health", { headers: { Accept: "application/json" } })
+    .then((res) => (res.ok ? res.json() : null))
+    .then((body) => { llm = (body && body.llm) || null; })
+    .catch(() => {});
+
   const initial = new URL(window.location.href).searchParams.get("q");
   if (initial) {
     input.value = initial;
-    ask(initial.trim());
+    health.then(() => ask(initial.trim()));
   } else {
     input.focus();
   }

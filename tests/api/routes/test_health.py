@@ -16,7 +16,8 @@ def test_health_reports_the_loaded_index(service: Service, client: httpx.Client)
     res = client.get("/health")
     assert res.status_code == 200
     body = res.json()
-    assert set(body) == {"status", "articles", "chunks", "model", "generation"}
+    assert set(body) == {"status", "articles", "chunks", "model", "generation", "llm"}
+    assert body["llm"] is None  # QA_LLM is off
     manifest = json.loads((service.settings.index_dir / "manifest.json").read_text(encoding="utf-8"))
     assert body["status"] == "ok"
     assert body["model"] == manifest["model"]["name"]

@@ -1,0 +1,60 @@
+"""Generated answers on a PIAF sample: 50 French test questions and their 50 English translations, over the PIAF index.
+
+Each question goes through Engine.ask and the Generator that `POST /ask` with "generate": true uses (QA_LLM; the
+local model by default here). English answers are judged against the English forms of the gold answers in
+eval/answers_en.jsonl, written from the gold answers alone before any generated answer was seen.
+Writes eval/reports/piaf-generate.json (every question's record) and .png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from qa.core.config import Settings
+from qa.engine import Engine, load_model
+from qa.evaluation.cli import run_generation_eval
+from qa.evaluation.generation import format_generation
+from qa.evaluation.piaf import PIAF_PATH, english_questions, load_piaf, load_translations, write_corpus
+from qa.generation.generate import open_generator
+from qa.index.sync import sync_corpus
+
+ROOT = Path(__file__).resolve().parent
+CACHE = ROOT / "cache"
+REPORTS = ROOT / "reports"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=50, help="French test questions, each with its English translation [%(default)s]")
+    ap.add_argument("--piaf", type=Path, default=PIAF_PATH, help="PIAF SQuAD-format file [%(default)s]")
+    ap.add_argument("--tag", default="", help="suffix of the report name")
+    args = ap.parse_args(argv)
+
+    os.environ.setdefault("QA_LLM", "local")
+    piaf = load_piaf(args.piaf)
+    corpus = write_corpus(piaf.paragraphs, CACHE / "piaf-corpus").parent
+    encoder = load_model(Settings(), progress=True)
+    runtime = "" if encoder.info.runtime == "torch" else f"-{encoder.info.runtime}-{encoder.info.fingerprint[:8]}"
+    index = CACHE / f"piaf-index-{Path(encoder.info.name).name}{runtime}"
+    settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
+    sync_corpus(corpus, index, encoder, progress=True)
+    engine = Engine.open(settings, encoder)
+    generator = open_generator(settings)
+    if generator is None:
+        print("QA_LLM is off: nothing to generate with", file=sys.stderr)
+        return 2
+    # The first test-split questions that have a translation, by id: a fixed sample, the same every run.
+    pairs = sorted(english_questions(piaf, load_translations(), split="test"), key=lambda p: p[0].id)[: args.n]
+    questions = [q for pair in pairs for q in pair]
+    tag = f"-{args.tag}" if args.tag else ""
+    result = run_generation_eval(engine, generator, questions, REPORTS / f"piaf-generate{tag}", progress=True)
+    print(format_generation(result["score"]))
+    print(f"report: {result['report']}; chart: {result['chart']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

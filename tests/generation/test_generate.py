@@ -1,0 +1,97 @@
+"""The Generator over a scripted LLM: pieces streamed then the checked outcome; errors, busy turns, abstentions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from qa.core.types import Answer, Citation
+from qa.generation.generate import Generator, Outcome
+from qa.generation.llm import LLMError, Message
+
+TEXT = "Le 16 juin 2025, à Astana, Tokaïev a accueilli Xi Jinping. Les deux chefs d'État ont signé 24 accords bilatéraux."
+ANSWER = Answer(
+    "What was signed in Astana?",
+    "Les deux chefs d'État ont signé 24 accords bilatéraux.",
+    (Citation(1, "a1", None, dt.date(2025, 11, 19), None, TEXT, 0, len(TEXT), 1.0),),
+)
+
+
+class Scripted:
+    """Replies with the given pieces (or raises), recording the messages it was sent."""
+
+    name = "scripted"
+
+    def __init__(self, pieces: Sequence[str], *, local: bool = True, error: str | None = None) -> None:
+        self.pieces = pieces
+        self.local = local
+        self.error = error
+        self.sent: list[Sequence[Message]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def stream(self, messages: Sequence[Message], *, max_tokens: int, timeout: float) -> Iterator[str]:
+        self.sent.append(messages)
+        self.gate.wait(5)
+        yield from self.pieces
+        if self.error:
+            raise LLMError(self.error)
+
+
+def test_pieces_stream_then_the_checked_answer() -> None:
+    llm = Scripted(["They signed ", "24 bilateral agreements [1]. ", "They also signed 99 treaties [1]."])
+    items = list(Generator(llm).stream(ANSWER))
+    assert items[:3] == llm.pieces
+    outcome = items[-1]
+    assert isinstance(outcome, Outcome) and outcome.generated is not None
+    assert outcome.generated.text == "They signed 24 bilateral agreements [1]."
+    assert outcome.generated.citations == (1,) and outcome.generated.language == "en"
+    assert [c.dropped_because for c in outcome.sentences] == [None, "'99' is not in [1]"]
+    assert outcome.first_piece_s is not None and outcome.total_s >= outcome.first_piece_s
+
+
+def test_nothing_that_passes_leaves_no_generated_answer() -> None:
+    outcome = Generator(Scripted(["[1]"])).run(ANSWER)
+    assert outcome.generated is None
+    assert outcome.because == "no generated sentence passed the check (it says nothing but a citation or a number)"
+    assert Generator(Scripted(["NO ANSWER"])).run(ANSWER).because == "the LLM found no answer in the passages"
+
+
+def test_an_llm_error_is_the_reason_and_the_turn_is_given_back() -> None:
+    generator = Generator(Scripted(["They signed"], error="the LLM server at http://x took longer than 1 s"))
+    outcome = generator.run(ANSWER)
+    assert outcome.generated is None and outcome.because == "the LLM server at http://x took longer than 1 s"
+    assert outcome.reply == "They signed"
+    assert generator._turn is not None and not generator._turn.locked()
+
+
+def test_an_abstained_answer_is_not_generated_for() -> None:
+    llm = Scripted(["anything [1]."])
+    outcome = Generator(llm).run(Answer("Who won?", None, (), abstained_because="no article mentions football"))
+    assert outcome.generated is None and outcome.because == "the archive does not say, so nothing was generated"
+    assert llm.sent == []
+
+
+@pytest.mark.parametrize("local", [True, False])
+def test_a_local_llm_takes_one_question_at_a_time(local: bool) -> None:
+    llm = Scripted(["They signed 24 bilateral agreements [1]."], local=local)
+    generator = Generator(llm, wait=0.2)
+    llm.gate.clear()
+    first: list[Outcome] = []
+    worker = threading.Thread(target=lambda: first.append(generator.run(ANSWER)))
+    worker.start()
+    try:
+        while not llm.sent:
+            threading.Event().wait(0.01)
+        second = generator.run(ANSWER) if local else None
+    finally:
+        llm.gate.set()
+        worker.join(5)
+    assert first[0].generated is not None
+    if local:
+        assert second is not None and second.because == "the local LLM is busy with another question"
+    else:
+        assert generator._turn is None  # a server takes its own concurrency
