@@ -42,15 +42,21 @@ def run_generation(
     questions: Sequence[GoldQuestion],
     answers_en: Mapping[str, tuple[str, ...]],
     *,
+    replies: Mapping[str, Mapping[str, Any]] | None = None,
     progress: bool = False,
 ) -> list[dict[str, Any]]:
-    """Each question asked and generated for, as /ask with "generate": true does; one record per question."""
+    """Each question asked and generated for, as /ask with "generate": true does; one record per question. With
+    `replies` (the runs of an earlier report, by id), the LLM's replies there are checked again instead."""
     from tqdm import tqdm
 
     runs = []
     for q in tqdm(questions, desc="generating", unit="q", file=sys.stderr, disable=not progress, dynamic_ncols=True):
         answer = engine.ask(q.question, GENERATE_K)
-        outcome = generator.run(answer)
+        saved = replies.get(q.id) if replies is not None else None
+        if saved is None:
+            outcome = generator.run(answer)
+        else:
+            outcome = generator.recheck(answer, saved["reply"], saved["first_piece_s"], saved["total_s"], saved["because"])
         # An English answer may keep a French name or number: the French forms count too.
         forms = (*answers_en.get(q.id, ()), *q.answers) if q.lang == "en" else q.answers
         text = outcome.generated.text if outcome.generated is not None else None

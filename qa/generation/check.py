@@ -95,8 +95,9 @@ def _cited_for(sentence: str, by_n: Mapping[int, Citation], language: str) -> tu
 
 
 def check(text: str, citations: Sequence[Citation], language: str) -> list[Checked]:
-    """Every sentence of a generated reply, checked against the passages it cites; an uncited one is given the
-    first passage that passes the same check, and its marker is written in."""
+    """Every sentence of a generated reply, checked against the passages it cites. An uncited one, or one whose
+    cited passage lacks one of its facts, is given the first given passage (or pair) that passes the same check,
+    and its markers are written anew; the sentence itself is never changed."""
     by_n = {c.n: c for c in citations}
     verdicts = []
     for sentence, cites in generated_sentences(text):
@@ -104,8 +105,18 @@ def check(text: str, citations: Sequence[Citation], language: str) -> list[Check
             continue
         if not cites and (found := _cited_for(sentence, by_n, language)):
             sentence, cites = _with_marks(sentence, found), found
-        verdicts.append(Checked(sentence, cites, check_sentence(sentence, cites, by_n, language)))
+        verdict = check_sentence(sentence, cites, by_n, language)
+        if verdict is not None and cites and _recitable(verdict) and (found := _cited_for(sentence, by_n, language)):
+            # A fact from another given passage than the one cited: the citation is corrected, not the sentence.
+            sentence, cites, verdict = _with_marks(_MARKS_RE.sub("", sentence).strip(), found), found, None
+        verdicts.append(Checked(sentence, cites, verdict))
     return verdicts
+
+
+def _recitable(verdict: str) -> bool:
+    """Whether a sentence failed on what its cited passage holds (a name, a number, a date, any word), which
+    another given passage may hold; not on its language or on saying nothing."""
+    return " is not in [" in verdict or verdict.startswith(("a date it gives", "none of its words"))
 
 
 def _with_marks(sentence: str, cites: tuple[int, ...]) -> str:

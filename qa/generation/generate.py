@@ -91,6 +91,15 @@ class Generator:
         assert outcome is not None
         return outcome
 
+    def recheck(self, answer: Answer, reply: str, first: float | None, total: float | None, because: str | None) -> Outcome:
+        """The Outcome of a reply written before (temperature 0 writes it again the same way), checked anew: how an
+        eval measures a change of the check without running the LLM again."""
+        if answer.answer is None:
+            return skipped("the archive does not say, so nothing was generated")
+        if not reply and because is not None:
+            return Outcome(None, because, "", (), first, total or 0.0)
+        return self._checked(reply, answer, question_language(answer.question), first, total or 0.0)
+
     def _checked(self, reply: str, answer: Answer, language: str, first: float | None, total: float) -> Outcome:
         if not reply.strip() or reply.strip().rstrip(".").upper() == NO_ANSWER:
             return Outcome(None, "the LLM found no answer in the passages", reply, (), first, total)

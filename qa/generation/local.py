@@ -55,6 +55,8 @@ class LocalModel:
                 # The prompt is read before the first piece; a timeout can only be noticed between pieces.
                 if time.monotonic() > deadline:
                     raise LLMError(f"the local LLM took longer than {timeout:g} s")
+        except (ValueError, RuntimeError) as e:  # llama.cpp's own errors: a prompt past the context, a failed decode
+            raise LLMError(f"the local LLM failed: {e}") from e
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:

@@ -33,9 +33,16 @@ def test_a_number_the_passage_does_not_give_is_dropped() -> None:
     assert dropped == "'25' is not in [1]"
 
 
-def test_a_name_from_another_passage_is_dropped_under_the_wrong_citation() -> None:
-    [(_, _, dropped)] = verdicts("Tokayev met Xi Jinping in Tianjin [1].")
-    assert dropped == "'tianjin' is not in [1]"
+def test_a_wrong_citation_is_corrected_to_the_passages_that_hold_the_sentence() -> None:
+    [(text, cites, dropped)] = verdicts("Tokayev met Xi Jinping in Tianjin [1].")
+    assert (text, cites, dropped) == ("Tokayev met Xi Jinping in Tianjin [1][2].", (1, 2), None)
+    [(text, cites, dropped)] = verdicts("The two leaders met in Tianjin on August 30, 2025 [1].")
+    assert (text, cites, dropped) == ("The two leaders met in Tianjin on August 30, 2025 [2].", (2,), None)
+
+
+def test_a_name_no_given_passage_holds_is_dropped() -> None:
+    [(_, _, dropped)] = verdicts("Tokayev met Putin in Tianjin [2].")
+    assert dropped == "'putin' is not in [2]"
 
 
 def test_a_date_the_passage_does_not_give_is_dropped() -> None:
