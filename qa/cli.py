@@ -114,10 +114,10 @@ def ask(
         return
     if not as_json:
         click.echo(answer_to_text(answer) + "\n")
-    _generate(settings, answer, reply, as_json)
+    _generate(settings, engine, answer, reply, as_json)
 
 
-def _generate(settings: Settings, answer: Any, reply: dict[str, object], as_json: bool) -> None:
+def _generate(settings: Settings, engine: Any, answer: Any, reply: dict[str, object], as_json: bool) -> None:
     """`qa ask --generate`: the reply as the LLM writes it on standard error (when it is a terminal), then the
     checked answer."""
     from qa.generation.generate import NOT_CONFIGURED, Outcome, open_generator, skipped
@@ -127,7 +127,7 @@ def _generate(settings: Settings, answer: Any, reply: dict[str, object], as_json
     outcome = skipped(NOT_CONFIGURED)
     live = sys.stderr.isatty() and not as_json
     if generator is not None:
-        for item in generator.stream(answer):
+        for item in generator.stream(answer, engine.support()):
             if isinstance(item, Outcome):
                 outcome = item
             elif live:

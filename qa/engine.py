@@ -20,6 +20,7 @@ from qa.core.errors import ConflictError, IndexStateError, InputError, ModelErro
 from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHARS
 from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article, Event
+from qa.generation.support import Support, support_threshold
 from qa.index.dense import DenseIndex
 from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
 from qa.index.prepare import Prepared, VectorRow, embed_missing, prepare
@@ -183,6 +184,19 @@ class Engine:
     def embed_question(self, question: str) -> NDArray[np.float32]:
         vec: NDArray[np.float32] = self.encoder.embed_queries([question])[0]
         return vec
+
+    def support(self) -> Support | None:
+        """What holds a generated sentence to being close to its passages, with this index's model at the cosine
+        fitted for it (qa/generation/params.json); None when none was fitted for the model."""
+        threshold = support_threshold(self.manifest.model.name)
+        if threshold is None:
+            return None
+
+        def embed(texts: list[str]) -> NDArray[np.float32]:
+            with self._cpu:
+                return self.encoder.embed_passages(texts)
+
+        return Support(embed, threshold)
 
     def retrieve(self, query: Query, qvec: NDArray[np.float32], k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> Retrieved:
         """The k best distinct passages of the committed generation, for an analysed and embedded question."""

@@ -49,14 +49,17 @@ def run_generation(
     `replies` (the runs of an earlier report, by id), the LLM's replies there are checked again instead."""
     from tqdm import tqdm
 
+    support = engine.support()
     runs = []
     for q in tqdm(questions, desc="generating", unit="q", file=sys.stderr, disable=not progress, dynamic_ncols=True):
         answer = engine.ask(q.question, GENERATE_K)
         saved = replies.get(q.id) if replies is not None else None
         if saved is None:
-            outcome = generator.run(answer)
+            outcome = generator.run(answer, support)
         else:
-            outcome = generator.recheck(answer, saved["reply"], saved["first_piece_s"], saved["total_s"], saved["because"])
+            outcome = generator.recheck(
+                answer, saved["reply"], saved["first_piece_s"], saved["total_s"], saved["because"], support
+            )
         # An English answer may keep a French name or number: the French forms count too.
         forms = (*answers_en.get(q.id, ()), *q.answers) if q.lang == "en" else q.answers
         text = outcome.generated.text if outcome.generated is not None else None

@@ -1,4 +1,4 @@
-"""The check of a generated answer: each sentence must cite a given passage that holds its names, numbers and dates."""
+"""The check of a generated answer: each sentence must cite given passages that hold its facts and say what it says."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from qa.core.types import Citation
+from qa.generation.support import Support
 from qa.text.analyzer import analyze, words
 from qa.text.dates import extract_dates, value_range
 from qa.text.names import missing_names, name_units
@@ -59,7 +60,9 @@ def _dates_hold(sentence: str, passages: Sequence[Citation]) -> bool:
     return all(any(k.first_day <= s.last_day and s.first_day <= k.last_day for k in known) for s in said)
 
 
-def check_sentence(sentence: str, cites: tuple[int, ...], by_n: Mapping[int, Citation], language: str) -> str | None:
+def check_sentence(
+    sentence: str, cites: tuple[int, ...], by_n: Mapping[int, Citation], language: str, support: Support | None = None
+) -> str | None:
     """Why the sentence cannot be shown (None when it holds)."""
     bare = _MARKS_RE.sub("", sentence).strip()
     if not any(ch.isalpha() for ch in bare):
@@ -84,17 +87,19 @@ def check_sentence(sentence: str, cites: tuple[int, ...], by_n: Mapping[int, Cit
     unchecked = not units and not extract_dates(bare)
     if unchecked and not set(analyze(bare)) & {t for c in cited for t in analyze(c.text)}:
         return f"none of its words is in {marks}"
+    if support is not None and (score := support.score(bare, [c.text for c in cited])) < support.threshold:
+        return f"it says nothing close enough to {marks} (cosine {score:.2f})"
     return None
 
 
-def _cited_for(sentence: str, by_n: Mapping[int, Citation], language: str) -> tuple[int, ...]:
+def _cited_for(sentence: str, by_n: Mapping[int, Citation], language: str, support: Support | None) -> tuple[int, ...]:
     """For a sentence the LLM left uncited: the first passage that holds it, else the first two that do together
     (small models often forget the marker, most of all on a sentence that joins two passages); () when none do."""
     tries = [(n,) for n in by_n] + list(itertools.combinations(by_n, 2))
-    return next((cites for cites in tries if check_sentence(sentence, cites, by_n, language) is None), ())
+    return next((cites for cites in tries if check_sentence(sentence, cites, by_n, language, support) is None), ())
 
 
-def check(text: str, citations: Sequence[Citation], language: str) -> list[Checked]:
+def check(text: str, citations: Sequence[Citation], language: str, support: Support | None = None) -> list[Checked]:
     """Every sentence of a generated reply, checked against the passages it cites. An uncited one, or one whose
     cited passage lacks one of its facts, is given the first given passage (or pair) that passes the same check,
     and its markers are written anew; the sentence itself is never changed."""
@@ -103,10 +108,10 @@ def check(text: str, citations: Sequence[Citation], language: str) -> list[Check
     for sentence, cites in generated_sentences(text):
         if not sentence:
             continue
-        if not cites and (found := _cited_for(sentence, by_n, language)):
+        if not cites and (found := _cited_for(sentence, by_n, language, support)):
             sentence, cites = _with_marks(sentence, found), found
-        verdict = check_sentence(sentence, cites, by_n, language)
-        if verdict is not None and cites and _recitable(verdict) and (found := _cited_for(sentence, by_n, language)):
+        verdict = check_sentence(sentence, cites, by_n, language, support)
+        if verdict is not None and cites and _recitable(verdict) and (found := _cited_for(sentence, by_n, language, support)):
             # A fact from another given passage than the one cited: the citation is corrected, not the sentence.
             sentence, cites, verdict = _with_marks(_MARKS_RE.sub("", sentence).strip(), found), found, None
         verdicts.append(Checked(sentence, cites, verdict))
@@ -116,7 +121,7 @@ def check(text: str, citations: Sequence[Citation], language: str) -> list[Check
 def _recitable(verdict: str) -> bool:
     """Whether a sentence failed on what its cited passage holds (a name, a number, a date, any word), which
     another given passage may hold; not on its language or on saying nothing."""
-    return " is not in [" in verdict or verdict.startswith(("a date it gives", "none of its words"))
+    return " is not in [" in verdict or verdict.startswith(("a date it gives", "none of its words", "it says nothing close"))
 
 
 def _with_marks(sentence: str, cites: tuple[int, ...]) -> str:

@@ -12,6 +12,7 @@ from qa.core.types import Answer, Generated
 from qa.generation.check import Checked, check
 from qa.generation.llm import ChatModel, LLMError
 from qa.generation.prompt import NO_ANSWER, build_messages
+from qa.generation.support import Support
 from qa.retrieval.query import question_language
 
 if TYPE_CHECKING:
@@ -53,8 +54,9 @@ class Generator:
         self.wait = wait
         self._turn = threading.Lock() if llm.local else None
 
-    def stream(self, answer: Answer) -> Iterator[str | Outcome]:
-        """The reply's pieces as the LLM writes them, then the Outcome (always last)."""
+    def stream(self, answer: Answer, support: Support | None = None) -> Iterator[str | Outcome]:
+        """The reply's pieces as the LLM writes them, then the Outcome (always last); `support` (the embedding
+        model's, Engine.support) also holds each sentence to being close to what it cites."""
         if answer.answer is None:
             yield skipped("the archive does not say, so nothing was generated")
             return
@@ -80,30 +82,40 @@ class Generator:
         finally:
             if self._turn is not None:
                 self._turn.release()
-        yield self._checked("".join(pieces), answer, language, first, time.monotonic() - start)
+        yield self._checked("".join(pieces), answer, language, first, time.monotonic() - start, support)
 
-    def run(self, answer: Answer) -> Outcome:
+    def run(self, answer: Answer, support: Support | None = None) -> Outcome:
         """The Outcome alone, pieces discarded."""
         outcome: Outcome | None = None
-        for item in self.stream(answer):
+        for item in self.stream(answer, support):
             if isinstance(item, Outcome):
                 outcome = item
         assert outcome is not None
         return outcome
 
-    def recheck(self, answer: Answer, reply: str, first: float | None, total: float | None, because: str | None) -> Outcome:
+    def recheck(
+        self,
+        answer: Answer,
+        reply: str,
+        first: float | None,
+        total: float | None,
+        because: str | None,
+        support: Support | None = None,
+    ) -> Outcome:
         """The Outcome of a reply written before (temperature 0 writes it again the same way), checked anew: how an
         eval measures a change of the check without running the LLM again."""
         if answer.answer is None:
             return skipped("the archive does not say, so nothing was generated")
         if not reply and because is not None:
             return Outcome(None, because, "", (), first, total or 0.0)
-        return self._checked(reply, answer, question_language(answer.question), first, total or 0.0)
+        return self._checked(reply, answer, question_language(answer.question), first, total or 0.0, support)
 
-    def _checked(self, reply: str, answer: Answer, language: str, first: float | None, total: float) -> Outcome:
+    def _checked(
+        self, reply: str, answer: Answer, language: str, first: float | None, total: float, support: Support | None
+    ) -> Outcome:
         if not reply.strip() or reply.strip().rstrip(".").upper() == NO_ANSWER:
             return Outcome(None, "the LLM found no answer in the passages", reply, (), first, total)
-        verdicts = tuple(check(reply, answer.citations[: self.passages], language))
+        verdicts = tuple(check(reply, answer.citations[: self.passages], language, support))
         kept = [v for v in verdicts if v.dropped_because is None]
         if not kept:
             reason = verdicts[0].dropped_because if verdicts else "it wrote nothing"

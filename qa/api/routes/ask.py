@@ -15,6 +15,7 @@ from qa.api.schemas import AskRequest, AskResponse, ErrorResponse, ValidationErr
 from qa.core.types import Answer
 from qa.engine import Engine
 from qa.generation.generate import NOT_CONFIGURED, Generator, Outcome, skipped
+from qa.generation.support import Support
 from qa.render import answer_to_dict, generated_to_dict
 
 router = APIRouter(tags=["ask"])
@@ -50,7 +51,9 @@ async def ask(body: AskRequest, engine: EngineDep, gate: GateDep, generator: Gen
     reply = answer_to_dict(answer)
     if body.generate:
         # Outside the ask gate: the generator keeps its own turn, and a slow LLM holds no question's turn.
-        outcome = skipped(NOT_CONFIGURED) if generator is None else await run_in_threadpool(generator.run, answer)
+        outcome = (
+            skipped(NOT_CONFIGURED) if generator is None else await run_in_threadpool(generator.run, answer, engine.support())
+        )
         reply.update(generated_to_dict(outcome.generated, outcome.because))
     return reply
 
@@ -59,7 +62,7 @@ def _event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _events(answer: Answer, generate: bool, generator: Generator | None) -> Iterator[str]:
+def _events(answer: Answer, generate: bool, generator: Generator | None, support: Support | None) -> Iterator[str]:
     """answer, then (with generate) each piece as `token` and the checked `generated`, then `end`."""
     yield _event("answer", answer_to_dict(answer))
     if generate:
@@ -67,7 +70,7 @@ def _events(answer: Answer, generate: bool, generator: Generator | None) -> Iter
             outcome = skipped(NOT_CONFIGURED)
         else:
             outcome = skipped("the generation ended early")
-            for item in generator.stream(answer):
+            for item in generator.stream(answer, support):
                 if isinstance(item, Outcome):
                     outcome = item
                 else:
@@ -89,7 +92,7 @@ async def ask_stream(body: AskRequest, engine: EngineDep, gate: GateDep, generat
     answer = await _answer(body, engine, gate)
     # A sync iterator: Starlette runs each step in a thread, so the LLM never blocks the event loop.
     return StreamingResponse(
-        _events(answer, body.generate, generator),
+        _events(answer, body.generate, generator, engine.support() if body.generate else None),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
