@@ -17,7 +17,7 @@ from qa.generation.generate import NOT_CONFIGURED, Generator
 from qa.generation.remote import RemoteModel
 from tests.api.browser import CHROMIUM, launch_browser, service_page
 from tests.api.conftest import Service, fresh_copy, make_settings
-from tests.api.service import ASTANA_QUESTION, ThreadedServer, free_socket
+from tests.api.service import ASTANA_QUESTION, REPO, ThreadedServer, free_socket
 
 pytestmark = pytest.mark.model
 GENERATED_KEYS = {"text", "citations", "language"}
@@ -97,6 +97,9 @@ def test_the_page_streams_the_written_answer_then_shows_it_checked(llm_service: 
         expect(box.locator(".generated-text")).to_contain_text("24", timeout=240_000)
         expect(box.locator(".generated-text a.cite-ref").first).to_have_attribute("href", "#cite-1")
         expect(page.locator("#status")).to_contain_text("written in your language")
+        # The README shows it: the quoted answer, then the one written in the question's language.
+        box.scroll_into_view_if_needed()
+        page.screenshot(path=str(REPO / "eval" / "reports" / "screenshot-generated.png"), full_page=False)
 
 
 def test_with_the_llm_off_the_answer_says_why_nothing_was_generated(client: httpx.Client) -> None:

@@ -75,20 +75,23 @@ def test_an_injected_article_changes_neither_the_language_nor_the_citations(tmp_
 
 
 @pytest.fixture(scope="module")
-def llama_server(local_llm: Any) -> Iterator[str]:
+def llama_server(local_llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server over the same GGUF file, on a free loopback port."""
     sock = free_socket()
     port = sock.getsockname()[1]
     sock.close()
     cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(local_llm.path), "--host", "127.0.0.1"]
     cmd += ["--port", str(port), "--n_ctx", "4096", "--model_alias", "local-qwen"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file: it writes some 200 KB while loading, which would fill a pipe nobody reads.
+    log_path = tmp_path_factory.mktemp("llama-server") / "server.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+                raise RuntimeError(f"llama_cpp.server exited: {log_path.read_text(errors='replace')[-2000:]}")
             try:
                 if httpx.get(f"{url}/models", timeout=2).status_code == 200:
                     break
@@ -103,6 +106,7 @@ def llama_server(local_llm: Any) -> Iterator[str]:
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def test_an_openai_compatible_server_gives_a_checked_answer(seed_engine: Engine, llama_server: str) -> None:
