@@ -84,8 +84,10 @@ class AskRequest(BaseModel):
         description="Retrieval: 'hybrid' (dense and lexical, fused; the default), 'dense' or 'bm25' alone.",
     )
 
+    # strict: JSON's true or false only; 0, 1 or "yes" are refused (422), as the schema says.
     generate: bool = Field(
         False,
+        strict=True,
         description="Also generate an answer in the question's language from the top citations (`generated`), when the "
         "server has an LLM (QA_LLM); each generated sentence is checked against the passage it cites.",
     )

@@ -144,6 +144,8 @@ BAD_BODIES: list[tuple[str, object, str]] = [
     ("k a float", {"question": "Astana", "k": 2.5}, "k must be"),
     ("k a bool", {"question": "Astana", "k": True}, "k must be"),
     ("k null", {"question": "Astana", "k": None}, "k must be"),
+    ("generate a number", {"question": "Astana", "generate": 0}, "valid boolean"),
+    ("generate a string", {"question": "Astana", "generate": "yes"}, "valid boolean"),
     ("unknown mode", {"question": "Astana", "mode": "magic"}, "hybrid"),
     ("unknown field", {"question": "Astana", "K": 3}, "unknown field 'K'"),
     ("array body", [{"question": "Astana"}], "JSON object"),
