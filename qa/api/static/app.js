@@ -230,7 +230,8 @@
         if (generated) {
           box.append(withCiteLinks(generated.text, new Set(citations.map((c) => c.n))));
           box.append(el("p", { class: "generated-note" },
-            `Written by ${llm}; each sentence was checked against the passage it cites.`));
+            `Written by ${llm}. The names, numbers and dates of each sentence were checked against the passage it cites; ` +
+            "the sentence quoted above is the archive's own words."));
         } else {
           box.append(el("p", { class: "generated-none" }, "No written answer: ", because || "none passed the check", "."));
         }
