@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from qa.core.types import Citation
 from qa.generation.support import Support
 from qa.text.analyzer import analyze, words
-from qa.text.dates import extract_dates, value_range
+from qa.text.dates import DateMention, extract_dates, overlaps, value_range
 from qa.text.names import missing_names, name_units
 from qa.text.sentences import split_sentences
 
 LANGUAGE_NAMES = {"en": "English", "fr": "French"}
-_MARKS_RE = re.compile(r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]")
+_MARK = r"\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\]"
+_MARKS_RE = re.compile(_MARK)
 _NUMBER_RE = re.compile(r"\d+")
 # A citation written after the sentence's full stop ("... accords. [1]") belongs to that sentence.
-_MARK_AFTER_STOP_RE = re.compile(r"([.!?])((?:\s*\[\s*\d+(?:\s*[,;]\s*\d+)*\s*\])+)")
+_MARK_AFTER_STOP_RE = re.compile(rf"([.!?])((?:{_MARK})+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +29,11 @@ class Checked:
     text: str
     citations: tuple[int, ...]
     dropped_because: str | None
+
+
+def strip_marks(text: str) -> str:
+    """The text without its citation markers ("[1]", "[1, 3]")."""
+    return _MARKS_RE.sub("", text).strip()
 
 
 def sentence_language(text: str) -> str | None:
@@ -51,20 +57,19 @@ def generated_sentences(text: str) -> list[tuple[str, tuple[int, ...]]]:
     return out
 
 
-def _dates_hold(sentence: str, passages: Sequence[Citation]) -> bool:
+def _dates_hold(said: Sequence[DateMention], passages: Sequence[Citation]) -> bool:
     """Every date the sentence writes shares a day with a date the cited passages write."""
-    said = [value_range(m.value) for m in extract_dates(sentence)]
     if not said:
         return True
-    known = [value_range(m.value) for c in passages for m in extract_dates(c.text, reference=c.date)]
-    return all(any(k.first_day <= s.last_day and s.first_day <= k.last_day for k in known) for s in said)
+    known = [m.value for c in passages for m in extract_dates(c.text, reference=c.date)]
+    return all(any(overlaps(k, value_range(s.value)) for k in known) for s in said)
 
 
 def check_sentence(
     sentence: str, cites: tuple[int, ...], by_n: Mapping[int, Citation], language: str, support: Support | None = None
 ) -> str | None:
     """Why the sentence cannot be shown (None when it holds)."""
-    bare = _MARKS_RE.sub("", sentence).strip()
+    bare = strip_marks(sentence)
     if not any(ch.isalpha() for ch in bare):
         return "it says nothing but a citation or a number"
     if not cites:
@@ -77,14 +82,15 @@ def check_sentence(
         return f"it is in {LANGUAGE_NAMES.get(written_in, written_in)}, not {LANGUAGE_NAMES.get(language, language)}"
     cited = [by_n[n] for n in cites]
     marks = "".join(f"[{n}]" for n in cites)
-    if not _dates_hold(bare, cited):
+    dates = extract_dates(bare)
+    if not _dates_hold(dates, cited):
         return f"a date it gives is not in {marks}"
     units = name_units(bare)
     missing = missing_names(units, [c.text for c in cited] + [c.title or "" for c in cited])
     if missing:
         return f"{' '.join(missing[0])!r} is not in {marks}"
     # Nothing to check by name, number or date: it must at least share a content word with what it cites.
-    unchecked = not units and not extract_dates(bare)
+    unchecked = not units and not dates
     if unchecked and not set(analyze(bare)) & {t for c in cited for t in analyze(c.text)}:
         return f"none of its words is in {marks}"
     if support is not None and (score := support.score(bare, [c.text for c in cited])) < support.threshold:
@@ -108,20 +114,21 @@ def check(text: str, citations: Sequence[Citation], language: str, support: Supp
     for sentence, cites in generated_sentences(text):
         if not sentence:
             continue
-        if not cites and (found := _cited_for(sentence, by_n, language, support)):
-            sentence, cites = _with_marks(sentence, found), found
         verdict = check_sentence(sentence, cites, by_n, language, support)
-        if verdict is not None and cites and _recitable(verdict) and (found := _cited_for(sentence, by_n, language, support)):
-            # A fact from another given passage than the one cited: the citation is corrected, not the sentence.
-            sentence, cites, verdict = _with_marks(_MARKS_RE.sub("", sentence).strip(), found), found, None
+        if verdict is not None and _recitable(verdict) and (found := _cited_for(sentence, by_n, language, support)):
+            # No citation, or a fact from another given passage than the one cited: the citation is written
+            # anew, not the sentence.
+            sentence, cites, verdict = _with_marks(strip_marks(sentence), found), found, None
         verdicts.append(Checked(sentence, cites, verdict))
     return verdicts
 
 
 def _recitable(verdict: str) -> bool:
-    """Whether a sentence failed on what its cited passage holds (a name, a number, a date, any word), which
-    another given passage may hold; not on its language or on saying nothing."""
-    return " is not in [" in verdict or verdict.startswith(("a date it gives", "none of its words", "it says nothing close"))
+    """Whether a sentence failed on its citation or on what its cited passage holds (a name, a number, a date,
+    any word), which another given passage may hold; not on its language or on saying nothing."""
+    return " is not in [" in verdict or verdict.startswith(
+        ("it cites no passage", "a date it gives", "none of its words", "it says nothing close")
+    )
 
 
 def _with_marks(sentence: str, cites: tuple[int, ...]) -> str:
