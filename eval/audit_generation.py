@@ -12,15 +12,14 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import re
 import sys
 from pathlib import Path
 
 from qa.evaluation.generation import write_generation_chart
+from qa.generation.check import strip_marks
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
-_MARKS = re.compile(r"\s*\[[\d,;\s]+\]")
 
 
 def _sentences(report: dict[str, object]) -> list[dict[str, object]]:
@@ -39,7 +38,7 @@ def export(name: str) -> Path:
     path = REPORTS / f"{name}-audit.jsonl"
     with path.open("w", encoding="utf-8") as out:
         for r in rows:
-            record = {"key": r["key"], "sentence": _MARKS.sub("", str(r["text"])).strip(), "passages": r["cited"]}
+            record = {"key": r["key"], "sentence": strip_marks(str(r["text"])), "passages": r["cited"]}
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     return path
 

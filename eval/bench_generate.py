@@ -17,7 +17,16 @@ from qa.core.config import Settings
 from qa.engine import Engine, load_model
 from qa.evaluation.cli import run_generation_eval
 from qa.evaluation.generation import format_generation
-from qa.evaluation.piaf import PIAF_PATH, english_questions, load_piaf, load_translations, sample_questions, to_gold, write_corpus
+from qa.evaluation.piaf import (
+    PIAF_PATH,
+    english_questions,
+    load_piaf,
+    load_translations,
+    model_tag,
+    sample_questions,
+    to_gold,
+    write_corpus,
+)
 from qa.generation.generate import open_generator
 from qa.index.sync import sync_corpus
 
@@ -40,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     piaf = load_piaf(args.piaf)
     corpus = write_corpus(piaf.paragraphs, CACHE / "piaf-corpus").parent
     encoder = load_model(Settings(), progress=True)
-    runtime = "" if encoder.info.runtime == "torch" else f"-{encoder.info.runtime}-{encoder.info.fingerprint[:8]}"
-    index = CACHE / f"piaf-index-{Path(encoder.info.name).name}{runtime}"
+    # The index bench_piaf.py builds and keeps for this model.
+    index = CACHE / f"piaf-index-{model_tag(encoder.info)}"
     settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
     sync_corpus(corpus, index, encoder, progress=True)
     engine = Engine.open(settings, encoder)

@@ -20,6 +20,7 @@ from qa.evaluation.piaf import (
     holdout_index,
     load_piaf,
     load_translations,
+    model_tag,
     sample_questions,
     to_gold,
     write_corpus,
@@ -50,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     piaf = load_piaf(args.piaf)
     corpus = write_corpus(piaf.paragraphs, CACHE / "piaf-corpus").parent
     encoder = load_model(Settings(), progress=True)
-    # One index per model and runtime (and build of it): torch fp32's vectors and the int8 variant's differ.
-    runtime = "" if encoder.info.runtime == "torch" else f"-{encoder.info.runtime}-{encoder.info.fingerprint[:8]}"
-    model = f"{Path(encoder.info.name).name}{runtime}"
+    model = model_tag(encoder.info)
     index = args.index or CACHE / f"piaf-index-{model}"
     settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
     # Incremental: only paragraphs whose text changed are embedded again (the cache is keyed by content).

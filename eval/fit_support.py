@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 from qa.core.config import Settings
 from qa.engine import load_model
+from qa.generation.check import strip_marks
 from qa.generation.support import PARAMS, Support
 
 ROOT = Path(__file__).resolve().parent
-_MARKS = re.compile(r"\s*\[[\d,;\s]+\]")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
             key = f"{run['id']}#{i}"
             # Only what the other rules let through is the cosine's to decide.
             if key in judged and s["dropped_because"] is None:
-                score = support.score(_MARKS.sub("", s["text"]).strip(), list(s["cited"].values()))
+                score = support.score(strip_marks(s["text"]), list(s["cited"].values()))
                 rows.append((score, judged[key]))
     rows.sort(reverse=True)
     print(f"{len(rows)} judged sentences kept by the other rules, {sum(j for _, j in rows)} supported")

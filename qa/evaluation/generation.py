@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qa.evaluation.metrics import answer_matches, percentile
-from qa.generation.check import sentence_language
+from qa.evaluation.metrics import answer_matches, percentile_ms
+from qa.generation.check import sentence_language, strip_marks
 
 if TYPE_CHECKING:
     from qa.engine import Engine
@@ -21,7 +20,6 @@ if TYPE_CHECKING:
 ANSWERS_EN = Path(__file__).resolve().parents[2] / "eval" / "answers_en.jsonl"
 # As many passages as /ask cites by default; the generator reads the first `llm_passages` of them.
 GENERATE_K = 5
-_MARKS_RE = re.compile(r"\s*\[[\d,;\s]+\]")
 
 
 def load_answers_en(path: Path = ANSWERS_EN) -> dict[str, tuple[str, ...]]:
@@ -74,8 +72,8 @@ def run_generation(
                 "extractive_hit": answer_matches(answer.answer, q.answers) if q.answerable else None,
                 "generated": text,
                 "because": outcome.because,
-                "hit": answer_matches(_MARKS_RE.sub("", text), forms) if q.answerable and text else False,
-                "written_in": sentence_language(_MARKS_RE.sub("", text)) if text else None,
+                "hit": answer_matches(strip_marks(text), forms) if q.answerable and text else False,
+                "written_in": sentence_language(strip_marks(text)) if text else None,
                 "reply": outcome.reply,
                 "sentences": [
                     {
@@ -91,11 +89,6 @@ def run_generation(
             }
         )
     return runs
-
-
-def _ms(values: Sequence[float], p: float) -> float | None:
-    v = percentile(values, p)
-    return None if v is None else round(v * 1000, 1)
 
 
 def _share(hits: int, total: int) -> float | None:
@@ -134,8 +127,11 @@ def score_generation(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             "in_question_language": _share(sum(r["written_in"] in (None, r["lang"]) for r in generated), len(generated)),
             "language_undetermined": sum(r["written_in"] is None for r in generated),
             "generations_timed": len(timed),
-            "first_piece_ms": {"p50": _ms(firsts, 50), "p95": _ms(firsts, 95)},
-            "total_ms": {"p50": _ms([r["total_s"] for r in timed], 50), "p95": _ms([r["total_s"] for r in timed], 95)},
+            "first_piece_ms": {"p50": percentile_ms(firsts, 50), "p95": percentile_ms(firsts, 95)},
+            "total_ms": {
+                "p50": percentile_ms([r["total_s"] for r in timed], 50),
+                "p95": percentile_ms([r["total_s"] for r in timed], 95),
+            },
         }
     return out
 

@@ -135,3 +135,9 @@ def percentile(values: Sequence[float], p: float) -> float | None:
     lo = math.floor(pos)
     hi = min(lo + 1, len(ordered) - 1)
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def percentile_ms(values: Sequence[float], p: float) -> float | None:
+    """The p-th percentile of durations in seconds, in milliseconds to two decimals (None for no values)."""
+    v = percentile(values, p)
+    return None if v is None else round(v * 1000, 2)

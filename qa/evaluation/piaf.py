@@ -17,7 +17,7 @@ from qa.evaluation.gold import Evidence, GoldError, GoldQuestion
 from qa.evaluation.metrics import normalize_answer
 
 if TYPE_CHECKING:
-    from qa.core.model import Encoder
+    from qa.core.model import Encoder, ModelInfo
 
 # /work/shared/data/piaf next to the project folder, as the project's data README places it.
 PIAF_PATH = Path(__file__).resolve().parents[3] / "shared" / "data" / "piaf" / "piaf-v1.1.json"
@@ -79,6 +79,13 @@ def load_piaf(path: Path = PIAF_PATH) -> Piaf:
 def plain_title(title: str) -> str:
     """A PIAF title without its HTML tags and entities."""
     return " ".join(html.unescape(_TAG.sub("", title)).split())
+
+
+def model_tag(info: ModelInfo) -> str:
+    """The model's name and, off torch, its runtime and build: torch fp32's vectors and the int8 variant's differ,
+    so each gets a PIAF index of its own."""
+    runtime = "" if info.runtime == "torch" else f"-{info.runtime}-{info.fingerprint[:8]}"
+    return f"{Path(info.name).name}{runtime}"
 
 
 def write_corpus(paragraphs: Sequence[Paragraph], folder: Path) -> Path:

@@ -14,7 +14,7 @@ from qa.evaluation.metrics import (
     judge_spans,
     mean,
     ndcg_at_k,
-    percentile,
+    percentile_ms,
     recall_at_k,
     reciprocal_rank,
     span_f1,
@@ -68,11 +68,6 @@ def _ranking(judged: Sequence[Sequence[frozenset[int]]], n_gold: Sequence[int]) 
         mrr_10=mean([reciprocal_rank(j, 10) for j, _ in pairs]),
         ndcg_10=mean([ndcg_at_k(j, n, 10) for j, n in pairs]),
     )
-
-
-def _ms(values: Sequence[float], p: float) -> float | None:
-    v = percentile(values, p)
-    return None if v is None else round(v * 1000, 2)
 
 
 def score_system(
@@ -135,8 +130,8 @@ def score_system(
         abstention_precision=precision,
         abstention_recall=recall,
         wrong_abstentions=wrong,
-        latency_p50_ms=_ms(seconds, 50),
-        latency_p95_ms=_ms(seconds, 95),
+        latency_p50_ms=percentile_ms(seconds, 50),
+        latency_p95_ms=percentile_ms(seconds, 95),
         short_f1=short_f1,
         misses=misses,
     )
