@@ -120,20 +120,15 @@ def ask(
 def _generate(settings: Settings, engine: Any, answer: Any, reply: dict[str, object], as_json: bool) -> None:
     """`qa ask --generate`: the reply as the LLM writes it on standard error (when it is a terminal), then the
     checked answer."""
-    from qa.generation.generate import NOT_CONFIGURED, Outcome, open_generator, skipped
+    from qa.generation.generate import generation, open_generator, outcome_of
     from qa.render import generated_to_dict, generated_to_text
 
     generator = open_generator(settings, progress=True)
-    outcome = skipped(NOT_CONFIGURED)
     live = sys.stderr.isatty() and not as_json
-    if generator is not None:
-        for item in generator.stream(answer, engine.support()):
-            if isinstance(item, Outcome):
-                outcome = item
-            elif live:
-                click.echo(item, nl=False, err=True)
-        if live:
-            click.echo("", err=True)
+    echo = (lambda piece: click.echo(piece, nl=False, err=True)) if live else None
+    outcome = outcome_of(generation(generator, answer, engine.support()), echo)
+    if live and generator is not None:
+        click.echo("", err=True)
     if as_json:
         _print_json({**reply, **generated_to_dict(outcome.generated, outcome.because)})
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from qa.core.config import Settings
 
 NOT_CONFIGURED = "no LLM is configured (QA_LLM=off)"
+ABSTAINED = "the archive does not say, so nothing was generated"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +59,7 @@ class Generator:
         """The reply's pieces as the LLM writes them, then the Outcome (always last); `support` (the embedding
         model's, Engine.support) also holds each sentence to being close to what it cites."""
         if answer.answer is None:
-            yield skipped("the archive does not say, so nothing was generated")
+            yield skipped(ABSTAINED)
             return
         cited = answer.citations[: self.passages]
         language = question_language(answer.question)
@@ -86,12 +87,7 @@ class Generator:
 
     def run(self, answer: Answer, support: Support | None = None) -> Outcome:
         """The Outcome alone, pieces discarded."""
-        outcome: Outcome | None = None
-        for item in self.stream(answer, support):
-            if isinstance(item, Outcome):
-                outcome = item
-        assert outcome is not None
-        return outcome
+        return outcome_of(self.stream(answer, support))
 
     def recheck(
         self,
@@ -105,7 +101,7 @@ class Generator:
         """The Outcome of a reply written before (temperature 0 writes it again the same way), checked anew: how an
         eval measures a change of the check without running the LLM again."""
         if answer.answer is None:
-            return skipped("the archive does not say, so nothing was generated")
+            return skipped(ABSTAINED)
         if not reply and because is not None:
             return Outcome(None, because, "", (), first, total or 0.0)
         return self._checked(reply, answer, question_language(answer.question), first, total or 0.0, support)
@@ -123,6 +119,27 @@ class Generator:
         citations = tuple(sorted({n for v in kept for n in v.citations}))
         generated = Generated(" ".join(v.text for v in kept), citations, language)
         return Outcome(generated, None, reply, verdicts, first, total)
+
+
+def generation(generator: Generator | None, answer: Answer, support: Support | None = None) -> Iterator[str | Outcome]:
+    """What /ask, /ask/stream and `qa ask` stream for "generate": the generator's pieces and Outcome, or, with no
+    LLM configured, only the Outcome that says so."""
+    if generator is None:
+        yield skipped(NOT_CONFIGURED)
+    else:
+        yield from generator.stream(answer, support)
+
+
+def outcome_of(items: Iterator[str | Outcome], on_piece: Callable[[str], object] | None = None) -> Outcome:
+    """The Outcome that ends a stream of pieces, each piece given to `on_piece` on the way."""
+    outcome: Outcome | None = None
+    for item in items:
+        if isinstance(item, Outcome):
+            outcome = item
+        elif on_piece is not None:
+            on_piece(item)
+    assert outcome is not None, "a generation stream always ends with its Outcome"
+    return outcome
 
 
 def open_generator(settings: Settings, *, progress: bool = True) -> Generator | None:

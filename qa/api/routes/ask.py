@@ -14,8 +14,7 @@ from qa.api.deps import EngineDep, GateDep, GeneratorDep
 from qa.api.schemas import AskRequest, AskResponse, ErrorResponse, ValidationErrorResponse
 from qa.core.types import Answer
 from qa.engine import Engine
-from qa.generation.generate import NOT_CONFIGURED, Generator, Outcome, skipped
-from qa.generation.support import Support
+from qa.generation.generate import Generator, Outcome, generation, outcome_of
 from qa.render import answer_to_dict, generated_to_dict
 
 router = APIRouter(tags=["ask"])
@@ -51,9 +50,7 @@ async def ask(body: AskRequest, engine: EngineDep, gate: GateDep, generator: Gen
     reply = answer_to_dict(answer)
     if body.generate:
         # Outside the ask gate: the generator keeps its own turn, and a slow LLM holds no question's turn.
-        outcome = (
-            skipped(NOT_CONFIGURED) if generator is None else await run_in_threadpool(generator.run, answer, engine.support())
-        )
+        outcome = await run_in_threadpool(lambda: outcome_of(generation(generator, answer, engine.support())))
         reply.update(generated_to_dict(outcome.generated, outcome.because))
     return reply
 
@@ -62,20 +59,15 @@ def _event(name: str, data: object) -> str:
     return f"event: {name}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def _events(answer: Answer, generate: bool, generator: Generator | None, support: Support | None) -> Iterator[str]:
+def _events(answer: Answer, generate: bool, generator: Generator | None, engine: Engine) -> Iterator[str]:
     """answer, then (with generate) each piece as `token` and the checked `generated`, then `end`."""
     yield _event("answer", answer_to_dict(answer))
     if generate:
-        if generator is None:
-            outcome = skipped(NOT_CONFIGURED)
-        else:
-            outcome = skipped("the generation ended early")
-            for item in generator.stream(answer, support):
-                if isinstance(item, Outcome):
-                    outcome = item
-                else:
-                    yield _event("token", {"text": item})
-        yield _event("generated", generated_to_dict(outcome.generated, outcome.because))
+        for item in generation(generator, answer, engine.support()):
+            if isinstance(item, Outcome):
+                yield _event("generated", generated_to_dict(item.generated, item.because))
+            else:
+                yield _event("token", {"text": item})
     yield _event("end", {})
 
 
@@ -92,7 +84,7 @@ async def ask_stream(body: AskRequest, engine: EngineDep, gate: GateDep, generat
     answer = await _answer(body, engine, gate)
     # A sync iterator: Starlette runs each step in a thread, so the LLM never blocks the event loop.
     return StreamingResponse(
-        _events(answer, body.generate, generator, engine.support() if body.generate else None),
+        _events(answer, body.generate, generator, engine),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

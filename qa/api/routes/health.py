@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from qa.api.deps import StartupDep
+from qa.api.deps import GeneratorDep, StartupDep
 from qa.api.schemas import HealthResponse, StartingResponse
 from qa.api.startup import starting
 from qa.engine import Engine
@@ -21,7 +21,7 @@ router = APIRouter(tags=["health"])
     summary="Service status",
     responses={503: {"model": StartingResponse, "description": "Starting (the model is loading): retry shortly."}},
 )
-def health(request: Request, startup: StartupDep) -> Any:
+def health(request: Request, startup: StartupDep, generator: GeneratorDep) -> Any:
     """Articles and passages in the loaded index, and the embedding model's name; while `qa serve` starts,
     503 with `"status": "starting"`, then `"syncing"` while it serves the last index and syncs the corpus."""
     engine: Engine | None = request.app.state.engine
@@ -29,7 +29,6 @@ def health(request: Request, startup: StartupDep) -> Any:
         phase, detail = starting(startup)
         return JSONResponse({"status": "starting", "phase": phase, "detail": detail}, 503, headers={"Retry-After": "2"})
     state = engine.health()
-    generator = request.app.state.generator
     state["llm"] = None if generator is None else generator.llm.name
     if startup is not None and not startup.ready:
         state["status"] = "syncing"
