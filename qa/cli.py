@@ -50,7 +50,7 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
     Exit status: 0 when every file was indexed, 1 on an error that stopped indexing,
     3 when indexing completed but some files were skipped (each is listed with its reason).
     """
-    from qa.engine import load_model
+    from qa.engine import load_model, open_backend
     from qa.index.sync import sync_corpus
 
     settings = _settings(corpus_dir=corpus, index_dir=index)
@@ -59,7 +59,7 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
     encoder = load_model(settings, progress=not quiet)
     report = sync_corpus(
         settings.corpus_dir,
-        settings.index_dir,
+        open_backend(settings),
         encoder,
         lock_timeout=settings.lock_timeout,
         progress=not quiet,
@@ -147,13 +147,14 @@ def timeline(
 ) -> None:
     """The events the archive reports, in date order, each dated by the text (not the publication) and cited
     to its sentence; with QUERY, only those about it. Needs no model."""
+    from qa.engine import open_backend
     from qa.render import event_to_dict, timeline_to_text
     from qa.text.dates import parse_period
     from qa.timeline.events import index_events, select_events
 
     settings = _settings(index_dir=index)
     parse_period(date_from, date_to)  # a bad period is said before any reading
-    chosen = select_events(index_events(settings.index_dir), query=query, date_from=date_from, date_to=date_to, limit=limit)
+    chosen = select_events(index_events(open_backend(settings)), query=query, date_from=date_from, date_to=date_to, limit=limit)
     if as_json:
         _print_json({"events": [event_to_dict(e) for e in chosen]})
     else:

@@ -21,13 +21,12 @@ from qa.core.limits import DEFAULT_K, DEFAULT_TIMELINE, MAX_K, MAX_QUESTION_CHAR
 from qa.core.model import QueryEncoder, stamp_of
 from qa.core.types import Answer, Article, Event
 from qa.generation.support import Support, support_threshold
-from qa.index.dense import DenseIndex
-from qa.index.manifest import STORE, Manifest, check_model, check_pipeline, manifest_key
+from qa.index.backend import Backend, Searcher
+from qa.index.backend import Reader as IndexReader
+from qa.index.manifest import Manifest, check_model, check_pipeline
 from qa.index.prepare import Prepared, VectorRow, embed_missing, prepare
-from qa.index.snapshot import file_identity, load_snapshot
-from qa.index.store import ArticleSummary, Store
+from qa.index.store import ArticleSummary
 from qa.index.sync import Committed
-from qa.index.writer import IndexWriter, writer_lock
 from qa.ingest.corpus import SINGLE_ARTICLE_SUFFIXES, corpus_suffix
 from qa.ingest.files import check_target, claimants, put_back, set_aside, storage_error, sync_folder, write_temp
 from qa.retrieval.candidates import Candidate, mentions_dates
@@ -59,6 +58,18 @@ def load_model(settings: Settings, *, progress: bool = True) -> Any:
     )
 
 
+def open_backend(settings: Settings) -> Backend:
+    """PostgreSQL when QA_DATABASE_URL is set (reads on QA_DATABASE_READ_URLS), else the folder QA_INDEX_DIR."""
+    if settings.database_url is not None:
+        from qa.postgres.backend import PostgresBackend
+
+        replicas = [u.get_secret_value() for u in settings.database_read_urls]
+        return PostgresBackend(settings.database_url.get_secret_value(), replicas)
+    from qa.index.local import LocalBackend
+
+    return LocalBackend(settings.index_dir)
+
+
 def check_question(question: str, k: int) -> str:
     """The question stripped, or InputError naming what is wrong with it."""
     q = question.strip()
@@ -79,15 +90,17 @@ class Engine:
         settings: Settings,
         encoder: QueryEncoder,
         manifest: Manifest,
-        dense: DenseIndex,
-        key: tuple[int, int, int] | None = None,
+        dense: Searcher,
+        key: object = None,
+        backend: Backend | None = None,
     ) -> None:
-        """Serve this generation; `key` is the manifest_key() it was read under (now, when None)."""
+        """Serve this generation of the backend (the settings', when None); `key` is the backend's key() it was
+        read under (now, when None)."""
         self.settings = settings
         self.encoder = encoder
-        self.index_dir = settings.index_dir
-        self.store = Store(settings.index_dir / STORE)
-        self._store_id = file_identity(settings.index_dir / STORE)
+        self.backend = backend if backend is not None else open_backend(settings)
+        self.where = self.backend.where
+        self._store_id = self.backend.identity()
         # Replaced whole, never mutated: a request keeps the snapshot it started with.
         self._snapshot = (manifest, dense)
         self._write_lock = threading.Lock()
@@ -110,36 +123,43 @@ class Engine:
         *,
         progress: bool = False,
         committed: Committed | None = None,
+        backend: Backend | None = None,
     ) -> Engine:
-        """Open the index at settings.index_dir (or the generation a sync just `committed`, without reading it
-        back); refuses one built by another model or pipeline."""
+        """Open the index of the settings (or `backend`; or the generation a sync just `committed`, without
+        reading it back); refuses one built by another model or pipeline."""
+        backend = backend if backend is not None else open_backend(settings)
         if committed is not None:
             key, manifest, dense = committed.key, committed.manifest, committed.dense
         else:
-            key = manifest_key(settings.index_dir)
+            key = backend.key()
             # Before the model: "no index ..." is said without loading a model for nothing.
-            manifest, dense = load_snapshot(settings.index_dir)
+            manifest, dense = backend.load()
         encoder = encoder or load_model(settings, progress=progress)
-        check_model(settings.index_dir, manifest.model, stamp_of(encoder))
-        check_pipeline(settings.index_dir, manifest.pipeline)
+        check_model(backend.where, manifest.model, stamp_of(encoder))
+        check_pipeline(backend.where, manifest.pipeline)
         reader_for(manifest.model.name)  # a fitted reader that cannot be read is said now, not at the first question
-        return cls(settings, encoder, manifest, dense, key)
+        return cls(settings, encoder, manifest, dense, key, backend)
+
+    @property
+    def store(self) -> IndexReader:
+        """The backend's reads (replaced whole when the index is rebuilt from nothing)."""
+        return self.backend.store
 
     @property
     def manifest(self) -> Manifest:
         return self._snapshot[0]
 
     @property
-    def snapshot(self) -> tuple[Manifest, DenseIndex]:
+    def snapshot(self) -> tuple[Manifest, Searcher]:
         """The generation served now, as loaded."""
         return self._snapshot
 
     @property
-    def dense(self) -> DenseIndex:
+    def dense(self) -> Searcher:
         return self._snapshot[1]
 
-    def _key(self) -> tuple[int, int, int]:
-        return manifest_key(self.index_dir)
+    def _key(self) -> object:
+        return self.backend.key()
 
     def refresh(self) -> bool:
         """Pick up a generation committed by another process (`qa index`); True if it changed.
@@ -151,14 +171,14 @@ class Engine:
         key = self._key()
         if key == self._manifest_key:
             return False
-        # A store file that is not the one open here means the index folder was deleted and built anew:
-        # its generations start again, and its chunk ids mean other passages. Take it whole.
-        store_id = file_identity(self.index_dir / STORE)
+        # A store that is not the one open here means the index was deleted and built anew: its generations
+        # start again, and its chunk ids mean other passages. Take it whole.
+        store_id = self.backend.identity()
         replaced = store_id != self._store_id
-        manifest, dense = load_snapshot(self.index_dir, None if replaced else self._snapshot)
+        manifest, dense = self.backend.load(None if replaced else self._snapshot)
         try:
-            check_model(self.index_dir, manifest.model, stamp_of(self.encoder))
-            check_pipeline(self.index_dir, manifest.pipeline)
+            check_model(self.where, manifest.model, stamp_of(self.encoder))
+            check_pipeline(self.where, manifest.pipeline)
         except (ModelError, IndexStateError):
             self._manifest_key = key  # said once; not loaded again every second until the next commit
             raise
@@ -167,7 +187,7 @@ class Engine:
                 self._manifest_key = key
                 return False
             if replaced:
-                self.store = Store(self.index_dir / STORE)
+                self.backend.reopen()
                 self._store_id = store_id
             self._snapshot = (manifest, dense)
             self._manifest_key = key
@@ -317,7 +337,7 @@ class Engine:
         """Index an article prepared and embedded beforehand, or these removals, and commit a generation; the
         caller holds both locks."""
         with self._write_turn():
-            writer = IndexWriter(self.index_dir, self.encoder, loaded=self._snapshot)
+            writer = self.backend.writer(self.encoder, loaded=self._snapshot)
             try:
                 if prepared is not None:
                     writer.apply_prepared(*prepared)
@@ -346,7 +366,7 @@ class Engine:
     def _locked(self) -> Iterator[None]:
         """This process's writers one at a time, then the index's lock across processes: a write's checks,
         its files and its commit all happen under it."""
-        with self._write_lock, writer_lock(self.index_dir, self.settings.lock_timeout):
+        with self._write_lock, self.backend.lock(self.settings.lock_timeout):
             yield
 
     def put_article(self, article: Article) -> bool:
@@ -366,7 +386,7 @@ class Engine:
             prepared = prepare(article)
             vectors = embed_missing(self.encoder, self.store, prepared.chunks)
         with self._locked():
-            existing = self.store.get_article(article.id)
+            existing = self.store.article_for_write(article.id)
             source = existing.source if existing else None
             self._held_by_record(article.id, source)
             claimed = claimants(corpus, article.id, source)
@@ -396,7 +416,7 @@ class Engine:
         """Remove the article from the corpus folder (every file holding it) and from the index, or neither."""
         corpus = self.settings.corpus_dir
         with self._locked():
-            existing = self.store.get_article(article_id)
+            existing = self.store.article_for_write(article_id)
             if existing is None:
                 raise NotFoundError(f"no article with id {article_id!r}")
             self._held_by_record(article_id, existing.source)

@@ -13,6 +13,7 @@ STAGES = [
     "ingest",
     "embedding",
     "index",
+    "postgres",
     "retrieval",
     "answering",
     "timeline",

@@ -5,14 +5,14 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from qa.index.store import Store
+from qa.index.backend import Reader
 from qa.text.names import name_terms
 
 
 class ArchiveTerms:
     """Looks a question's words up in the lexical index of every passage, not just the retrieved ones."""
 
-    def __init__(self, store: Store, passages: int) -> None:
+    def __init__(self, store: Reader, passages: int) -> None:
         self.store = store
         self.passages = passages  # how many the index holds (the manifest's count): IDF's N
 

@@ -87,7 +87,8 @@ def serve(settings: Settings, *, host: str = "127.0.0.1", port: int = 8000) -> N
     def ready() -> None:
         state = startup.engine.health() if startup.engine is not None else {}
         counts = f"{state.get('articles')} articles, {state.get('chunks')} passages"
-        say(f"ready: index {settings.index_dir}: {counts}, model {state.get('model')}")
+        where = startup.engine.where if startup.engine is not None else settings.index_dir
+        say(f"ready: index {where}: {counts}, model {state.get('model')}")
 
     def stop() -> None:
         server.should_exit = True

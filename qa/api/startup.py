@@ -25,14 +25,19 @@ def say(message: str) -> None:
 
 
 def check_sources(settings: Settings) -> None:
-    """Refuse at once (before any port opens) a start with neither an index nor a corpus folder to build one."""
-    from qa.index.manifest import MANIFEST
+    """Refuse at once (before any port opens) a start with neither an index nor a corpus folder to build one
+    (or a database that cannot be reached)."""
+    from qa.engine import open_backend
 
-    if not settings.corpus_dir.is_dir() and not (settings.index_dir / MANIFEST).exists():
-        raise QAError(
-            f"no index at {settings.index_dir} and no corpus folder {settings.corpus_dir} to build it "
-            "from: create the folder (it may be empty) or pass --corpus"
-        )
+    backend = open_backend(settings)
+    try:
+        if not settings.corpus_dir.is_dir() and not backend.exists():
+            raise QAError(
+                f"no index at {backend.where} and no corpus folder {settings.corpus_dir} to build it "
+                "from: create the folder (it may be empty) or pass --corpus"
+            )
+    finally:
+        backend.close()
 
 
 def starting(startup: Startup | None) -> tuple[str, str]:
@@ -102,32 +107,32 @@ def open_or_build(
     on_engine: Callable[[Engine], None] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> Engine:
-    """The Engine over settings.index_dir, after bringing the index in line with the corpus folder.
+    """The Engine over the settings' index, after bringing the index in line with the corpus folder.
 
     The last committed index is opened first and handed to `on_engine`, so that it answers while the
     sync runs. The sync is incremental: unchanged articles cost a read and a hash, so a restart is quick,
     and articles added to the folder while the service was down are answerable as soon as it is done.
     """
-    from qa.engine import Engine, load_model
-    from qa.index.manifest import MANIFEST
+    from qa.engine import Engine, load_model, open_backend
     from qa.index.sync import sync_corpus
 
     check_sources(settings)
     if encoder is None:
         encoder = load_model(settings, progress=True)
-    engine = Engine.open(settings, encoder) if (settings.index_dir / MANIFEST).exists() else None
+    backend = open_backend(settings)
+    engine = Engine.open(settings, encoder, backend=backend) if backend.exists() else None
     if not settings.corpus_dir.is_dir():
-        say(f"no corpus folder {settings.corpus_dir}: serving the index at {settings.index_dir} as it is")
+        say(f"no corpus folder {settings.corpus_dir}: serving the index at {backend.where} as it is")
         assert engine is not None  # check_sources
         return engine
     if engine is not None and on_engine is not None:
         on_engine(engine)
     if on_phase is not None:
         on_phase(SYNCING)
-    say(f"bringing the index at {settings.index_dir} in line with {settings.corpus_dir} ...")
+    say(f"bringing the index at {backend.where} in line with {settings.corpus_dir} ...")
     report = sync_corpus(
         settings.corpus_dir,
-        settings.index_dir,
+        backend,
         encoder,
         lock_timeout=settings.lock_timeout,
         progress=True,
@@ -141,7 +146,7 @@ def open_or_build(
     for err in report.errors:
         say(f"skipped {err.file}: {err.error}")
     if engine is None:
-        return Engine.open(settings, encoder, committed=report.committed)
+        return Engine.open(settings, encoder, committed=report.committed, backend=backend)
     if report.committed is not None:
         engine.adopt(report.committed)
     return engine

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=200, ge=16, le=2000)
     # Seconds a question waits for the local LLM's one turn before it gets no generated answer.
     llm_wait: float = Field(default=5.0, ge=0)
+    # The index in PostgreSQL with pgvector (postgresql://user:password@host:port/db) instead of the folder
+    # index_dir, and the replicas that answer its reads (a JSON list of URLs; the primary when none is up).
+    database_url: SecretStr | None = None
+    database_read_urls: list[SecretStr] = []
     # Test hook: a writer pauses at this phase for a test to kill it (qa/index/faults.py).
     test_pause_at: str | None = None
 
@@ -111,6 +115,19 @@ class Settings(BaseSettings):
         if not text.startswith(("http://", "https://")):
             raise ValueError(f"QA_LLM must be off, local or the http(s) URL of an OpenAI-compatible server, not {text!r}")
         return text
+
+    @field_validator("database_url", "database_read_urls", mode="before")
+    @classmethod
+    def _postgres_urls(cls, value: object) -> object:
+        """A postgresql:// URL (or a list of them): anything else is said at start, naming the variable."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        for url in value if isinstance(value, list) else [value]:
+            text = url.get_secret_value() if isinstance(url, SecretStr) else url
+            if text is not None and not (isinstance(text, str) and text.startswith(("postgresql://", "postgres://"))):
+                shown = text.split("@")[-1] if isinstance(text, str) else text
+                raise ValueError(f"a database URL must start with postgresql://, not {shown!r}")
+        return value
 
     @field_validator("threads", "test_pause_at", mode="before")
     @classmethod

@@ -102,16 +102,18 @@ def run_generation_eval(
 def run_timeline_eval(settings: Settings, gold: Path, *, as_json: bool = False) -> None:
     """`qa eval --timeline FILE`: the index's timeline against a gold timeline (no model needed); prints the
     date and event precision/recall/F1 and writes eval/reports/<gold name>.json."""
+    from qa.engine import open_backend
     from qa.evaluation.timeline import load_timeline_gold, score_timeline
     from qa.timeline.events import index_events
 
     if not gold.exists():
         raise GoldError(f"no gold timeline at {gold}")
     events_gold = load_timeline_gold(gold)
+    backend = open_backend(settings)
     report = {
         "benchmark": gold.stem,
-        "index": str(settings.index_dir),
-        **score_timeline(index_events(settings.index_dir).events, events_gold),
+        "index": backend.where,
+        **score_timeline(index_events(backend).events, events_gold),
     }
     path = REPORTS_DIR / f"{gold.stem}.json"
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -54,7 +54,7 @@ def evaluate(
     scores = score_all(engine, questions, modes=modes, baseline=baseline, progress=progress)
     info = {
         "model": engine.manifest.model.name,
-        "index": str(engine.index_dir),
+        "index": engine.where,
         "articles": engine.manifest.articles,
         "chunks": engine.manifest.chunks,
         "questions": len(questions),

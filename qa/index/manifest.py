@@ -6,6 +6,7 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from qa.core.errors import IndexStateError, ModelError
 from qa.core.model import ModelStamp
@@ -106,9 +107,14 @@ def read_manifest(index_dir: Path) -> Manifest:
         raise IndexStateError(f"no index at {index_dir}: build it with `qa index --index {index_dir}`") from None
     except (OSError, ValueError) as exc:
         raise IndexStateError(f"unreadable index manifest {path}: {exc}") from None
+    if raw.get("format") != FORMAT:
+        raise IndexStateError(f"index at {index_dir} has format {raw.get('format')!r}, expected {FORMAT!r}: rebuild it")
+    return manifest_from(raw, path)
+
+
+def manifest_from(raw: dict[str, Any], where: object) -> Manifest:
+    """A manifest from its JSON object, or IndexStateError naming `where` it was read from."""
     try:
-        if raw.get("format") != FORMAT:
-            raise IndexStateError(f"index at {index_dir} has format {raw.get('format')!r}, expected {FORMAT!r}: rebuild it")
         return Manifest(
             generation=int(raw["generation"]),
             model=ModelStamp(**raw["model"]),
@@ -120,8 +126,8 @@ def read_manifest(index_dir: Path) -> Manifest:
             dense_delta=str(raw["dense_delta"]) if raw.get("dense_delta") else None,
             pipeline=PipelineStamp(**raw["pipeline"]) if "pipeline" in raw else LEGACY_PIPELINE,
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise IndexStateError(f"corrupt index manifest {path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise IndexStateError(f"corrupt index manifest {where}: {exc}") from None
 
 
 def write_manifest(index_dir: Path, manifest: Manifest) -> None:
@@ -136,7 +142,7 @@ def write_manifest(index_dir: Path, manifest: Manifest) -> None:
     sync_folder(index_dir)
 
 
-def check_model(index_dir: Path, built: ModelStamp, wanted: ModelStamp) -> None:
+def check_model(index_dir: Path | str, built: ModelStamp, wanted: ModelStamp) -> None:
     """Refuse to mix vectors of two models in one index."""
     if (built.name, built.dim) == (wanted.name, wanted.dim) and built.fingerprint != wanted.fingerprint:
         # Same model, other vectors: another runtime (OpenVINO int8 or torch fp32) or another build of it.
@@ -153,7 +159,7 @@ def check_model(index_dir: Path, built: ModelStamp, wanted: ModelStamp) -> None:
         )
 
 
-def check_pipeline(index_dir: Path, built: PipelineStamp, wanted: PipelineStamp = PIPELINE) -> None:
+def check_pipeline(index_dir: Path | str, built: PipelineStamp, wanted: PipelineStamp = PIPELINE) -> None:
     """Refuse an index whose passages were cut or analysed otherwise than this code does."""
     if built != wanted:
         differs = ", ".join(

@@ -6,7 +6,7 @@ import queue
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -14,7 +14,6 @@ from qa.core.model import Encoder
 from qa.core.types import Article, Chunk
 from qa.index.chunking import chunk_article, sentence_windows
 from qa.index.faults import pause_point
-from qa.index.store import Store
 from qa.text.analyzer import analyze
 
 if TYPE_CHECKING:
@@ -29,6 +28,12 @@ EMBED_BATCH = 128
 VectorRow = tuple[str, "NDArray[np.float32]", "NDArray[np.float32] | None", "NDArray[np.float32] | None"]
 
 
+class VectorCache(Protocol):
+    """What embedding asks of an index: which passages (by content hash) it has no vector for."""
+
+    def missing_vectors(self, hashes: Iterable[str]) -> set[str]: ...
+
+
 def embedded_spans(chunk: Chunk) -> list[tuple[int, int]]:
     """The spans pooled from a passage's forward pass, relative to its text: its sentences, then their windows."""
     spans = [*chunk.sentences, *(span for _, span in sentence_windows(chunk))]
@@ -36,7 +41,7 @@ def embedded_spans(chunk: Chunk) -> list[tuple[int, int]]:
 
 
 def embed_missing(
-    encoder: Encoder, store: Store, chunks: Sequence[Chunk], known: Mapping[str, VectorRow] | None = None
+    encoder: Encoder, store: VectorCache, chunks: Sequence[Chunk], known: Mapping[str, VectorRow] | None = None
 ) -> list[VectorRow]:
     """Vectors (and sentence vectors) of the chunks whose content is not stored yet, each distinct text once;
     those in `known` (embedded beforehand, outside the writer lock) are taken from there instead."""

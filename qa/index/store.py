@@ -175,6 +175,10 @@ class Store:
         row = self.connection().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE id = ?", (article_id,)).fetchone()
         return None if row is None else _article(row)
 
+    def article_for_write(self, article_id: str) -> Article | None:
+        """The article as a writer checks it before changing it (here, where it is written, as read)."""
+        return self.get_article(article_id)
+
     def iter_articles(self) -> Iterator[Article]:
         """Every article, whole, in id order, read as a stream (one row at a time)."""
         for row in self.connection().execute(f"SELECT {_ARTICLE_COLUMNS} FROM articles ORDER BY id"):

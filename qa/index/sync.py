@@ -6,13 +6,12 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from qa.core.model import Encoder
 from qa.core.types import Article, FileError
-from qa.index.dense import DenseIndex
-from qa.index.manifest import MANIFEST, STORE, Manifest, manifest_key, next_generation, read_manifest
-from qa.index.store import Store
-from qa.index.writer import IndexWriter, writer_lock
+from qa.index.backend import Backend
+from qa.index.manifest import Manifest
 from qa.ingest.files import remove_leftovers
 
 # Changed articles kept in memory by the first pass, so that a small update reads the corpus once;
@@ -25,8 +24,8 @@ class Committed:
     """The generation a sync left committed, as loaded: a service opens it without reading it back."""
 
     manifest: Manifest
-    dense: DenseIndex
-    key: tuple[int, int, int]  # manifest_key() when it was committed
+    dense: Any  # the backend's Searcher for it
+    key: object  # the backend's key() when it was committed
 
 
 @dataclass
@@ -52,21 +51,6 @@ class IndexReport:
         }
 
 
-def _clear_for_rebuild(index_dir: Path) -> None:
-    """Empty the store in place for `--rebuild`: a running service keeps its open files valid, ids stay unique,
-    and the manifest stays until the new generation replaces it (a killed rebuild leaves an index)."""
-    if not (index_dir / MANIFEST).exists() and not (index_dir / STORE).exists():
-        return
-    previous = read_manifest(index_dir).generation if (index_dir / MANIFEST).exists() else 0
-    store = Store(index_dir / STORE)
-    try:
-        with store.transaction() as con:
-            store.clear(con)
-            store.set_meta(con, "generation", str(next_generation(previous, store.generation)))
-    finally:
-        store.close()
-
-
 def _error_file(error: FileError) -> str:
     """The corpus file an error is about: a record's error names it as "file:LINE"."""
     head, sep, tail = error.file.rpartition(":")
@@ -75,16 +59,16 @@ def _error_file(error: FileError) -> str:
 
 def sync_corpus(
     corpus_dir: Path,
-    index_dir: Path,
+    index: Path | Backend,
     encoder: Encoder,
     *,
     lock_timeout: float = 30.0,
     progress: bool = True,
     rebuild: bool = False,
     outside_links: bool = False,
-    loaded: tuple[Manifest, DenseIndex] | None = None,
+    loaded: tuple[Manifest, Any] | None = None,
 ) -> IndexReport:
-    """Make the index match the corpus folder: embed new and changed articles, drop removed ones (and
+    """Make the index (a folder, or a backend) match the corpus folder: embed new and changed articles, drop removed ones (and
     follow links to files outside it only when `outside_links`). `loaded`: the committed generation, when the
     caller has it in memory already (a service serving it), so that it is not read again.
 
@@ -95,16 +79,16 @@ def sync_corpus(
     """
     from tqdm import tqdm
 
+    from qa.index.local import LocalBackend
     from qa.ingest import iter_corpus
 
+    backend = LocalBackend(index) if isinstance(index, Path) else index
     report = IndexReport()
-    with writer_lock(index_dir, lock_timeout):
+    with backend.lock(lock_timeout):
         remove_leftovers(corpus_dir)  # temporary files of API writes killed midway: never an article
-        if rebuild:
-            _clear_for_rebuild(index_dir)
-        writer = IndexWriter(index_dir, encoder, loaded=loaded)
+        writer = backend.writer(encoder, loaded=loaded, rebuild=rebuild)
         try:
-            existing = writer.store.article_states()
+            existing = writer.article_states()
             seen: set[str] = set()
             todo: set[str] = set()
             moved: dict[str, str | None] = {}
@@ -167,7 +151,7 @@ def sync_corpus(
             report.removed = len(removed)
             report.chunks_embedded = embedded
             manifest = writer.commit()
-            report.committed = Committed(manifest, writer.dense, manifest_key(index_dir))
+            report.committed = Committed(manifest, writer.dense, backend.key())
         finally:
             writer.close()
     return report

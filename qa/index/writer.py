@@ -143,6 +143,13 @@ class IndexWriter:
     def close(self) -> None:
         self.store.close()
 
+    def article_states(self) -> dict[str, tuple[str, str | None]]:
+        """Every article's (content hash, source file): what a sync compares the corpus against."""
+        return self.store.article_states()
+
+    def get_article(self, article_id: str) -> Article | None:
+        return self.store.get_article(article_id)
+
     def _start_change(self, con: sqlite3.Connection) -> None:
         # In the same transaction as the first change: the store then says it is ahead of the manifest.
         if not self._dirty:

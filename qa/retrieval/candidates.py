@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.core.types import Passage
-from qa.index.dense import DenseIndex
-from qa.index.store import Store
+from qa.index.backend import Reader, Searcher
 from qa.retrieval.query import Query
 from qa.text.dates import DateRange, overlaps
 
@@ -36,18 +35,18 @@ class Candidate:
     cosine: float
 
 
-def dense_hits(dense: DenseIndex, qvec: NDArray[np.float32], n: int) -> Hits:
+def dense_hits(dense: Searcher, qvec: NDArray[np.float32], n: int) -> Hits:
     """Best-first (chunk id, cosine) from the dense index."""
     return dense.search(qvec, n)
 
 
-def lexical_hits(store: Store, query: Query, n: int) -> Hits:
+def lexical_hits(store: Reader, query: Query, n: int) -> Hits:
     """Best-first (chunk id, BM25) over the question's lexical terms."""
     return store.lexical_search(list(query.terms), n)
 
 
 def passage_cosines(
-    qvec: NDArray[np.float32], ids: Sequence[int], passages: Mapping[int, Passage], known: Mapping[int, float], store: Store
+    qvec: NDArray[np.float32], ids: Sequence[int], passages: Mapping[int, Passage], known: Mapping[int, float], store: Reader
 ) -> dict[int, float]:
     """Cosine of every candidate to the question: from the dense search, else from its cached vector."""
     out = {i: known[i] for i in ids if i in known}

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from qa.index.dense import DenseIndex
-from qa.index.store import Store
+from qa.index.backend import Reader, Searcher
 from qa.retrieval.candidates import (
     CANDIDATES,
     LEXICAL_DEPTH,
@@ -41,7 +40,7 @@ class Retrieved:
 
 
 def retrieve(
-    query: Query, qvec: NDArray[np.float32], store: Store, dense: DenseIndex, k: int, *, mode: Mode = "hybrid"
+    query: Query, qvec: NDArray[np.float32], store: Reader, dense: Searcher, k: int, *, mode: Mode = "hybrid"
 ) -> Retrieved:
     """The k best distinct passages for a question, best first."""
     n = max(CANDIDATES, 4 * k)

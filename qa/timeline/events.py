@@ -13,8 +13,7 @@ from pathlib import Path
 from qa.core.errors import InputError
 from qa.core.limits import DEFAULT_TIMELINE, MAX_TIMELINE
 from qa.core.types import Article, Event, EventSource, Resolution
-from qa.index.manifest import STORE, read_manifest
-from qa.index.store import Store
+from qa.index.backend import Backend
 from qa.retrieval.query import analyse
 from qa.text.analyzer import analyze_query
 from qa.text.dates import DateRange, extract_dates, parse_period, value_range
@@ -164,10 +163,13 @@ def archive_events(articles: Iterable[Article], *, found: Callable[[Article], li
     return Timeline.of_terms(_merged(e for article in articles for e in found(article)))
 
 
-def index_events(index_dir: Path) -> Timeline:
-    """Every event of the index at index_dir, without a model; "no index at ..." when there is none."""
-    read_manifest(index_dir)
-    return archive_events(Store(index_dir / STORE).iter_articles())
+def index_events(index: Path | Backend) -> Timeline:
+    """Every event of the index (a folder, or a backend), without a model; "no index ..." when there is none."""
+    from qa.index.local import LocalBackend
+
+    backend = LocalBackend(index) if isinstance(index, Path) else index
+    backend.load()
+    return archive_events(backend.store.iter_articles())
 
 
 def select_events(
