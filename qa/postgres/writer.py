@@ -76,6 +76,7 @@ class PgWriter:
         if self._rebuild and built is not None:
             if built.dim != stamp.dim:
                 drop_passages(con)
+            create_schema(con, stamp.dim)
             self.store.clear(con)  # BM25's counts start again from nothing
             built = None
             self._dirty = True
