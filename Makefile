@@ -50,7 +50,7 @@ BUILD_FLAGS := CMAKE_ARGS="-DGGML_NATIVE=OFF"
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	@echo "--- installing qa with what the tests need (the llm extra builds llama-cpp-python on first use)"
 	@$(COMPILER)
-	$(BUILD_FLAGS) $(PIP) install -e '.[dev,llm,postgres]'
+	$(BUILD_FLAGS) $(PIP) install -e '.[dev,llm,postgres,ray]'
 	touch $@ $(VENV)/.installed $(VENV)/.installed-llm
 
 $(VENV)/.installed-llm: pyproject.toml | $(BIN)/python

@@ -44,7 +44,13 @@ def cli() -> None:
 @json_option
 @click.option("--rebuild", is_flag=True, help="Drop the index and embed everything again (e.g. after changing QA_MODEL).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
-def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool, quiet: bool) -> None:
+@click.option(
+    "--ray",
+    "ray_address",
+    metavar="ADDRESS",
+    help="Embed the new passages on this Ray cluster (HOST:PORT), one model per node (see the README).",
+)
+def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool, quiet: bool, ray_address: str | None) -> None:
     """Bring the index in line with the corpus folder (only new and changed articles are embedded).
 
     Exit status: 0 when every file was indexed, 1 on an error that stopped indexing,
@@ -57,6 +63,16 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
     if not settings.corpus_dir.is_dir():
         raise QAError(f"corpus folder {settings.corpus_dir} does not exist")
     encoder = load_model(settings, progress=not quiet)
+    embed_first = None
+    if ray_address:
+        import functools
+
+        from qa.core.model import stamp_of
+        from qa.index.ray_embed import ModelSpec, embed_on_ray
+
+        # Each node runs the model as this process would: its name, runtime and cache folder (provisioned there).
+        spec = ModelSpec(settings.model, str(settings.cache_dir), settings.runtime, settings.threads or 1, stamp_of(encoder))
+        embed_first = functools.partial(embed_on_ray, ray_address, spec=spec, progress=not quiet)
     report = sync_corpus(
         settings.corpus_dir,
         open_backend(settings),
@@ -65,6 +81,7 @@ def index(corpus: Path | None, index: Path | None, as_json: bool, rebuild: bool,
         progress=not quiet,
         rebuild=rebuild,
         outside_links=settings.outside_links,
+        embed_first=embed_first,
     )
     if as_json:
         _print_json(report.to_dict())

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from qa.core.model import Encoder
 from qa.core.types import Article, FileError
-from qa.index.backend import Backend
+from qa.index.backend import Backend, Writer
 from qa.index.manifest import Manifest
 from qa.ingest.files import remove_leftovers
 
@@ -67,15 +67,17 @@ def sync_corpus(
     rebuild: bool = False,
     outside_links: bool = False,
     loaded: tuple[Manifest, Any] | None = None,
+    embed_first: Callable[[Iterable[Article], Writer], int] | None = None,
 ) -> IndexReport:
     """Make the index (a folder, or a backend) match the corpus folder: embed new and changed articles, drop removed ones (and
-    follow links to files outside it only when `outside_links`). `loaded`: the committed generation, when the
-    caller has it in memory already (a service serving it), so that it is not read again.
+        follow links to files outside it only when `outside_links`). `loaded`: the committed generation, when the
+        caller has it in memory already (a service serving it), so that it is not read again. `embed_first`: embeds the
+    changed articles' new passages into the writer's vector cache before they are stored (`qa index --ray`).
 
-    Memory: the corpus is streamed (twice when many articles changed: once to count them for the
-    progress bar's ETA, once to index them), in batches of EMBED_BATCH chunks. What is held for the
-    whole run is index metadata: each indexed article's id, content hash and file, and the ids seen
-    and to do (a few MB for the 36,000 articles of OrangeSum), plus the dense index itself.
+        Memory: the corpus is streamed (twice when many articles changed: once to count them for the
+        progress bar's ETA, once to index them), in batches of EMBED_BATCH chunks. What is held for the
+        whole run is index metadata: each indexed article's id, content hash and file, and the ids seen
+        and to do (a few MB for the 36,000 articles of OrangeSum), plus the dense index itself.
     """
     from tqdm import tqdm
 
@@ -137,6 +139,7 @@ def sync_corpus(
             bad_files = {_error_file(e) for e in report.errors if e.keeps_indexed}
             removed = [aid for aid, (_, source) in existing.items() if aid not in seen and source not in bad_files]
             del existing  # not needed past here: free it before the long part
+            embedded_first = embed_first(changed(), writer) if embed_first is not None and todo else 0
             with tqdm(
                 total=len(todo),
                 desc="indexing",
@@ -149,7 +152,7 @@ def sync_corpus(
                 embedded, _ = writer.apply(changed(), removed, on_article=bar.update)
             writer.set_sources(moved)
             report.removed = len(removed)
-            report.chunks_embedded = embedded
+            report.chunks_embedded = embedded_first + embedded
             manifest = writer.commit()
             report.committed = Committed(manifest, writer.dense, backend.key())
         finally:

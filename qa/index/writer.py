@@ -150,6 +150,14 @@ class IndexWriter:
     def get_article(self, article_id: str) -> Article | None:
         return self.store.get_article(article_id)
 
+    def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
+        """The passages (by content hash) this index has no vector for."""
+        return self.store.missing_vectors(hashes)
+
+    def put_vectors(self, rows: Sequence[VectorRow]) -> None:
+        """Cache vectors embedded elsewhere (`qa index --ray`), committed at once; the passages that cite them follow."""
+        self.store.put_vectors(rows)
+
     def _start_change(self, con: sqlite3.Connection) -> None:
         # In the same transaction as the first change: the store then says it is ahead of the manifest.
         if not self._dirty:

@@ -114,12 +114,20 @@ class PgWriter:
         row = self._con.execute(f"SELECT {_ARTICLE_COLUMNS} FROM qa_articles WHERE id = %s", (article_id,)).fetchone()
         return None if row is None else _article(row)
 
+    def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
+        """The passages (by content hash) this run has no vector for (in a rebuild: all it did not embed)."""
+        return self._cache.missing_vectors(hashes)
+
+    def put_vectors(self, rows: Sequence[VectorRow]) -> None:
+        """Cache vectors embedded elsewhere (`qa index --ray`), committed at once like this run's own."""
+        self.store.put_vectors(rows)
+        if isinstance(self._cache, _Fresh):
+            self._cache.embedded.update(r[0] for r in rows)
+
     def _embed(self, chunks: Sequence[Any], known: dict[str, VectorRow] | None = None) -> list[VectorRow]:
         """The batch's missing vectors, embedded and committed to the cache at once (a kill keeps them)."""
         vectors = embed_missing(self.encoder, self._cache, chunks, known)
-        self.store.put_vectors(vectors)
-        if isinstance(self._cache, _Fresh):
-            self._cache.embedded.update(v[0] for v in vectors)
+        self.put_vectors(vectors)
         return vectors
 
     def apply(
