@@ -192,7 +192,9 @@ def _local_index(label: str, records: int) -> tuple[Path, Path, Any]:
         shutil.rmtree(dest, ignore_errors=True)
         if label == "10k":
             shutil.copytree(real / "index", dest / "index", ignore=shutil.ignore_patterns(".write.lock"))
-        write_slice(dest / "corpus" / "orangesum.jsonl.gz", 0, records)
+        # Another file name than the copied index's: its articles past the slice then go with their file (a
+        # bad record, and OrangeSum has empty ones, would keep every article of a file it names).
+        write_slice(dest / "corpus" / "slice.jsonl.gz", 0, records)
         report = sync_corpus(dest / "corpus", dest / "index", builder, progress=True)
         say(f"{dest.name}: {report.to_dict() | {'errors': len(report.errors)}}")
         if label == "10k":
@@ -265,7 +267,7 @@ def _while_indexing(
     extra = PG / "extra"
     shutil.rmtree(extra, ignore_errors=True)
     extra.mkdir(parents=True)
-    shutil.copy(corpus / "orangesum.jsonl.gz", extra / "orangesum.jsonl.gz")
+    shutil.copy(corpus / "slice.jsonl.gz", extra / "slice.jsonl.gz")
     write_slice(extra / "more.jsonl.gz", 30_000, 30_600)
     settings = Settings(database_url=primary.url(), database_read_urls=[replica.url()])
     engine = Engine.open(settings, encoder)
@@ -342,6 +344,12 @@ def cmd_scale(args: argparse.Namespace) -> None:
         finally:
             replica.stop()
             primary.stop()
+    # Sizes run separately (--sizes) keep each other's rows.
+    previous = REPORTS / "backends_scale.json"
+    if previous.exists():
+        ran = {r["size"] for r in rows}
+        rows = [r for r in json.loads(previous.read_text(encoding="utf-8"))["rows"] if r["size"] not in ran] + rows
+        rows.sort(key=lambda r: int(r["size"].rstrip("k")))
     out = {
         "what": "/ask through Engine.ask on the local backend and on PostgreSQL (primary alone; primary with its "
         "replica answering reads), HNSW recall@10 against exact search, and reads while the primary indexes",
