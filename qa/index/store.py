@@ -60,7 +60,7 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
-def _half(vectors: NDArray[np.float32] | None) -> bytes | None:
+def half_bytes(vectors: NDArray[np.float32] | None) -> bytes | None:
     """Span vectors as float16 bytes: they only rank sentences, and there are several per passage."""
     return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
 
@@ -77,7 +77,49 @@ def _article(row: Sequence[Any]) -> Article:
     return Article(id=row[0], text=row[1], title=row[2], date=_date(row[3]), url=row[4], lang=row[5], source=row[6])
 
 
-class Store:
+def passages_in_order(chunk_ids: Sequence[int], rows: Iterable[Sequence[Any]]) -> dict[int, Passage]:
+    """Passages from rows of (id, article_id, ordinal, start, end, hash, sentences, dates, text, title, date, url),
+    in the order of `chunk_ids` (an id with no row is absent): what both backends' chunks_by_id select."""
+    found: dict[int, Passage] = {}
+    for row in rows:
+        chunk = Chunk(
+            article_id=row[1],
+            ordinal=row[2],
+            start=row[3],
+            end=row[4],
+            text=row[8],
+            sentences=tuple(Span(s, e) for s, e in json.loads(row[6])),
+            dates=tuple(json.loads(row[7])),
+        )
+        published = row[10] if isinstance(row[10], dt.date) or row[10] is None else _date(row[10])
+        found[int(row[0])] = Passage(int(row[0]), chunk, row[5], row[9], published, row[11])
+    return {int(c): found[int(c)] for c in chunk_ids if int(c) in found}
+
+
+def spans_into(targets: Sequence[dict[str, NDArray[np.float32]]], rows: Iterable[Sequence[Any]], dim: int) -> None:
+    """Rows of (hash, blob, ...) decoded into one dict per blob column: float16 span vectors, `dim` wide."""
+    for row in rows:
+        for target, blob in zip(targets, row[1:], strict=True):
+            if blob is not None:
+                target[str(row[0])] = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
+
+
+class SpanViews:
+    """The sentence and window views of a store's span_vectors (one read either way)."""
+
+    def span_vectors(
+        self, hashes: Iterable[str], dim: int, *, sentences: bool = True, windows: bool = True
+    ) -> tuple[dict[str, NDArray[np.float32]], dict[str, NDArray[np.float32]]]:
+        raise NotImplementedError
+
+    def sentence_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
+        return self.span_vectors(hashes, dim, windows=False)[0]
+
+    def window_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
+        return self.span_vectors(hashes, dim, sentences=False)[1]
+
+
+class Store(SpanViews):
     """One SQLite database in WAL mode: any number of readers alongside one writer."""
 
     def __init__(self, path: Path) -> None:
@@ -280,7 +322,7 @@ class Store:
         con: sqlite3.Connection | None = None,
     ) -> None:
         """Cache embeddings by content hash (passage, sentences, windows), in the caller's transaction or their own."""
-        values = [(h, np.asarray(v, dtype=np.float32).tobytes(), _half(s), _half(w)) for h, v, s, w in rows]
+        values = [(h, np.asarray(v, dtype=np.float32).tobytes(), half_bytes(s), half_bytes(w)) for h, v, s, w in rows]
         sql = "INSERT OR REPLACE INTO vectors(hash, vec, sentences, windows) VALUES (?, ?, ?, ?)"
         if con is not None:
             con.executemany(sql, values)
@@ -302,17 +344,8 @@ class Store:
             return out
         sql = f"SELECT hash, {', '.join(columns)} FROM vectors WHERE hash IN ({{}})"
         targets = [out[0] if c == "sentences" else out[1] for c in columns]
-        for row in self._select_in(sql, set(hashes)):
-            for target, blob in zip(targets, row[1:], strict=True):
-                if blob is not None:
-                    target[str(row[0])] = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
+        spans_into(targets, self._select_in(sql, set(hashes)), dim)
         return out
-
-    def sentence_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
-        return self.span_vectors(hashes, dim, windows=False)[0]
-
-    def window_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
-        return self.span_vectors(hashes, dim, sentences=False)[1]
 
     def chunk_ids(self) -> NDArray[np.int64]:
         """Every live chunk id, sorted: what the dense index must hold."""
@@ -341,19 +374,7 @@ class Store:
             'substr(a.text, c.start + 1, c."end" - c.start), a.title, a.date, a.url '
             "FROM chunks c JOIN articles a ON a.id = c.article_id WHERE c.id IN ({})"
         )
-        found: dict[int, Passage] = {}
-        for row in self._select_in(sql, [int(c) for c in chunk_ids]):
-            chunk = Chunk(
-                article_id=row[1],
-                ordinal=row[2],
-                start=row[3],
-                end=row[4],
-                text=row[8],
-                sentences=tuple(Span(s, e) for s, e in json.loads(row[6])),
-                dates=tuple(json.loads(row[7])),
-            )
-            found[int(row[0])] = Passage(row[0], chunk, row[5], row[9], _date(row[10]), row[11])
-        return {int(c): found[int(c)] for c in chunk_ids if int(c) in found}
+        return passages_in_order(chunk_ids, self._select_in(sql, [int(c) for c in chunk_ids]))
 
     def mentioned(self, term_sets: Sequence[Sequence[str]]) -> list[bool]:
         """For each set of index terms, whether any passage of the archive holds one of them (one statement)."""

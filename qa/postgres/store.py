@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from qa.core.types import Article, Chunk, Passage, Span
-from qa.index.store import ArticleSummary
+from qa.core.types import Article, Chunk, Passage
+from qa.index.store import ArticleSummary, SpanViews, half_bytes, passages_in_order, spans_into
 from qa.postgres.connections import Connections
 
 if TYPE_CHECKING:
@@ -35,10 +35,6 @@ GROUP BY p.chunk_id ORDER BY s DESC, p.chunk_id LIMIT %(k)s
 """
 
 
-def _half(vectors: NDArray[np.float32] | None) -> bytes | None:
-    return None if vectors is None else np.asarray(vectors, dtype=np.float16).tobytes()
-
-
 def _array(value: Any) -> NDArray[np.float32]:
     """A vector column's value as float32 (pgvector gives a Vector for a column declared without dimensions)."""
     to_numpy = getattr(value, "to_numpy", None)
@@ -52,7 +48,7 @@ def _article(row: Sequence[Any]) -> Article:
 _ARTICLE_COLUMNS = "id, text, title, date, url, lang, source"
 
 
-class PgStore:
+class PgStore(SpanViews):
     """An index in one PostgreSQL database: reads on a replica when one is up and caught up, writes on the primary."""
 
     def __init__(self, connections: Connections, model: str = "") -> None:
@@ -225,7 +221,7 @@ class PgStore:
 
     def put_vectors(self, rows: Iterable[VectorRow], con: psycopg.Connection[Any] | None = None) -> None:
         """Cache embeddings by content hash, committed at once on the primary (or in the caller's transaction)."""
-        values = [(self.model, h, np.asarray(v, dtype=np.float32), _half(s), _half(w)) for h, v, s, w in rows]
+        values = [(self.model, h, np.asarray(v, dtype=np.float32), half_bytes(s), half_bytes(w)) for h, v, s, w in rows]
         if not values:
             return
         sql = (
@@ -258,17 +254,8 @@ class PgStore:
             return out
         targets = [out[0] if c == "sentences" else out[1] for c in columns]
         sql = f"SELECT hash, {', '.join(columns)} FROM qa_vectors WHERE model = %s AND hash = ANY(%s)"
-        for row in self._rows(sql, (self.model, list(set(hashes)))):
-            for target, blob in zip(targets, row[1:], strict=True):
-                if blob is not None:
-                    target[str(row[0])] = np.frombuffer(blob, dtype=np.float16).astype(np.float32).reshape(-1, dim)
+        spans_into(targets, self._rows(sql, (self.model, list(set(hashes)))), dim)
         return out
-
-    def sentence_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
-        return self.span_vectors(hashes, dim, windows=False)[0]
-
-    def window_vectors_for(self, hashes: Sequence[str], dim: int) -> dict[str, NDArray[np.float32]]:
-        return self.span_vectors(hashes, dim, sentences=False)[1]
 
     def chunk_ids(self) -> NDArray[np.int64]:
         rows = self._rows("SELECT id FROM qa_chunks ORDER BY id")
@@ -294,19 +281,7 @@ class PgStore:
             'substr(a.text, c.start + 1, c."end" - c.start), a.title, a.date, a.url '
             "FROM qa_chunks c JOIN qa_articles a ON a.id = c.article_id WHERE c.id = ANY(%s)"
         )
-        found: dict[int, Passage] = {}
-        for row in self._rows(sql, ([int(c) for c in chunk_ids],)):
-            chunk = Chunk(
-                article_id=row[1],
-                ordinal=row[2],
-                start=row[3],
-                end=row[4],
-                text=row[8],
-                sentences=tuple(Span(s, e) for s, e in json.loads(row[6])),
-                dates=tuple(json.loads(row[7])),
-            )
-            found[int(row[0])] = Passage(int(row[0]), chunk, row[5], row[9], row[10], row[11])
-        return {int(c): found[int(c)] for c in chunk_ids if int(c) in found}
+        return passages_in_order(chunk_ids, self._rows(sql, ([int(c) for c in chunk_ids],)))
 
     def mentioned(self, term_sets: Sequence[Sequence[str]]) -> list[bool]:
         """For each set of index terms, whether any passage of the archive holds one of them (one statement)."""
