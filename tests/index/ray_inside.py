@@ -7,7 +7,9 @@ import functools
 import gzip
 import itertools
 import json
+import os
 import shutil
+import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
@@ -55,11 +57,16 @@ def main(out: Path, work: Path) -> None:
     with loopback_cluster(2, log_dir=work) as address:
         pg = LocalPostgres.primary(work / "pg")
         try:
-            for name, backend in (("local", LocalBackend(work / "index")), ("postgres", PostgresBackend(pg.url()))):
-                nodes: Counter[str] = Counter()
-                embed = functools.partial(embed_on_ray, address, spec=spec, progress=False, per_node=nodes)
-                report = sync_corpus(corpus, backend, encoder, progress=False, embed_first=embed)
-                found[name] = {"report": report.to_dict(), "nodes": dict(nodes)}
+            nodes: Counter[str] = Counter()
+            embed = functools.partial(embed_on_ray, address, spec=spec, progress=False, per_node=nodes)
+            report = sync_corpus(corpus, LocalBackend(work / "index"), encoder, progress=False, embed_first=embed)
+            found["local"] = {"report": report.to_dict(), "nodes": dict(nodes)}
+            # The command itself, into PostgreSQL.
+            env = os.environ | {"QA_DATABASE_URL": pg.url(), "QA_THREADS": "1"}
+            cli = [sys.executable, "-m", "qa", "index", "--corpus", str(corpus), "--ray", address, "--json", "-q"]
+            done = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, done.stderr[-2000:]
+            found["postgres"] = {"report": json.loads(done.stdout)}
             # The vectors stored, against the same passages embedded here, in one process.
             chunks = [c for a in LocalBackend(work / "index").store.iter_articles() for c in prepare(a).chunks]
             local_vecs, local_spans = encoder.embed_passages_with_spans(

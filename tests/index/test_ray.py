@@ -1,4 +1,5 @@
-"""`qa index --ray` on a real two-node Ray cluster (in a network namespace of its own), with the real model."""
+"""`qa index --ray` on a real two-node Ray cluster in a network namespace of its own, with the real model: the
+function into the local backend, the command into PostgreSQL."""
 
 from __future__ import annotations
 
@@ -26,6 +27,6 @@ def test_ray_embeds_on_both_nodes_the_vectors_local_embedding_gives(tmp_path: Pa
         got = found[name]
         assert got["report"]["errors"] == [] and got["report"]["added"] == 26
         assert got["report"]["chunks_embedded"] == got["passages"] == got["stored"]
-        assert set(got["nodes"]) == {"127.0.0.2", "127.0.0.3"}, "both nodes embedded"
         assert got["min_cosine"] >= 0.9999 and got["min_span_cosine"] >= 0.9999, got
+    assert set(found["local"]["nodes"]) == {"127.0.0.2", "127.0.0.3"}, "both nodes embedded"
     assert "24" in found["answer"]

@@ -85,3 +85,9 @@ def test_searches_walk_the_hnsw_candidate_list_of_the_schema(database: Database)
     con = connect(database.url)
     con.execute("CREATE EXTENSION IF NOT EXISTS vector")
     assert con.execute("SHOW hnsw.ef_search").fetchone() == (str(EF_SEARCH),)
+
+
+def test_the_same_timeline(tmp_path: Path, database: Database) -> None:
+    local, pg = _both(tmp_path, database)
+    assert pg.timeline(limit=100) == local.timeline(limit=100) and local.timeline(limit=100)
+    assert pg.timeline("Astana", date_from="2025-06") == local.timeline("Astana", date_from="2025-06")

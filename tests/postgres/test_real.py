@@ -16,7 +16,7 @@ from qa.evaluation.gold import load_gold
 from qa.index.sync import sync_corpus
 from tests.api.service import TOKEN, start_qa_serve, wait_healthy
 from tests.conftest import ROOT, SEEDS
-from tests.postgres.conftest import Database, wait_replayed
+from tests.postgres.conftest import Cluster, Database, wait_replayed
 
 pytestmark = pytest.mark.model
 
@@ -39,7 +39,7 @@ def test_the_gold_questions_get_the_same_answers_on_both_backends(
     assert len(questions) > 50 and differ == []
 
 
-def test_qa_serve_on_a_primary_and_a_replica(tmp_path: Path, database: Database) -> None:
+def test_qa_serve_on_a_primary_and_a_replica(tmp_path: Path, database: Database, cluster: Cluster) -> None:
     corpus = tmp_path / "corpus"
     shutil.copytree(SEEDS, corpus)
     env = {"QA_DATABASE_URL": database.url, "QA_DATABASE_READ_URLS": f'["{database.replica_url}"]'}
@@ -60,6 +60,12 @@ def test_qa_serve_on_a_primary_and_a_replica(tmp_path: Path, database: Database)
             gone = client.delete("/articles/brest", headers={"Authorization": f"Bearer {TOKEN}"})
             assert gone.status_code in (200, 204), gone.text
             assert client.get("/articles/brest").status_code == 404
+            cluster.replica.stop()  # the replica goes down under the service: /ask falls back to the primary
+            try:
+                again = client.post("/ask", json={"question": "What was signed in Astana in June 2025?"})
+                assert again.status_code == 200 and again.json()["answer"] == answer["answer"]
+            finally:
+                cluster.replica.start()
     finally:
         proc.stop()
     assert not (tmp_path / "index").exists(), "nothing is written to an index folder"
