@@ -24,6 +24,7 @@ from qa.core.errors import (
     NotFoundError,
     QAError,
     StorageError,
+    UnavailableError,
 )
 
 logger = logging.getLogger("qa.api")
@@ -35,6 +36,8 @@ STATUS_OF: dict[type[QAError], int] = {
     ConflictError: 409,
     StorageError: 507,
     NotFoundError: 404,
+    # The database the index lives on is down: the service's trouble, not the client's.
+    UnavailableError: 503,
     # The index is busy (another writer holds its lock), or its state forbids the change: try again later.
     IndexStateError: 409,
     ModelError: 409,

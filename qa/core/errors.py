@@ -13,6 +13,10 @@ class IndexStateError(QAError):
     """The index is missing, unreadable, busy, or built by another model."""
 
 
+class UnavailableError(IndexStateError):
+    """The server the index lives on (PostgreSQL) cannot be reached now: nothing the client did; retry later."""
+
+
 class CorpusError(QAError):
     """The corpus folder or one of its files cannot be read."""
 

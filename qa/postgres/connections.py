@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from qa.core.errors import IndexStateError
+from qa.core.errors import IndexStateError, UnavailableError
 from qa.postgres.schema import EF_SEARCH
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
         options = f"-c hnsw.ef_search={EF_SEARCH}"
         con = psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT, options=options)
     except psycopg.OperationalError as exc:
-        raise IndexStateError(f"cannot reach PostgreSQL at {redact(url)}: {str(exc).strip().splitlines()[-1]}") from None
+        raise UnavailableError(f"cannot reach PostgreSQL at {redact(url)}: {str(exc).strip().splitlines()[-1]}") from None
     register_types(con)
     return con
 
@@ -152,7 +152,7 @@ class Connections:
             try:
                 return fn(self.primary())
             except psycopg.OperationalError as exc:
-                raise IndexStateError(f"PostgreSQL at {redact(self.url)} failed: {str(exc).strip()[:300]}") from None
+                raise UnavailableError(f"PostgreSQL at {redact(self.url)} failed: {str(exc).strip()[:300]}") from None
 
     def close(self) -> None:
         for url in list(self._local.__dict__.get("cons", {})):

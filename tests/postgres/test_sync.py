@@ -224,3 +224,24 @@ def test_kill_9_of_qa_index_keeps_the_last_generation_answering(tmp_path: Path, 
         == "n07"
     )
     assert not (tmp_path / "unused").exists(), "no index folder is written with the PostgreSQL backend"
+
+
+def test_a_database_that_goes_down_is_a_503_naming_it_not_a_500(tmp_path: Path, database: Database) -> None:
+    from fastapi.testclient import TestClient
+
+    from qa.api.app import create_app
+
+    corpus, enc = tmp_path / "corpus", FakeEncoder()
+    _write(corpus, "a.txt", "Un article sur Astana.")
+    sync_corpus(corpus, _backend(database), enc, progress=False)
+    settings = database.settings(tmp_path, replicas=False)
+    engine = Engine.open(settings, enc)
+    backend = engine.backend
+    assert isinstance(backend, PostgresBackend)
+    with TestClient(create_app(settings, engine)) as client:
+        assert client.post("/ask", json={"question": "Astana"}).status_code == 200
+        backend.db.close()
+        backend.db.url = "postgresql://postgres@127.0.0.1:1/gone"  # the primary is down now
+        down = client.post("/ask", json={"question": "Astana"})
+    assert down.status_code == 503, down.text
+    assert "cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:1/gone" in down.text
