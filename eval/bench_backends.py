@@ -21,7 +21,20 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from benchlib import CACHE, REPORTS, ROOT, GaussianEncoder, median, pct, pyplot, real_vectors, save_report, say, write_slice
+from benchlib import (
+    CACHE,
+    REPORTS,
+    ROOT,
+    GaussianEncoder,
+    median,
+    pct,
+    pyplot,
+    real_vectors,
+    save_report,
+    say,
+    scale_questions,
+    write_slice,
+)
 
 from qa.core.config import Settings
 from qa.core.model import ModelInfo, stamp_of
@@ -203,17 +216,7 @@ def _local_index(label: str, records: int) -> tuple[Path, Path, Any]:
 
 
 def _questions(n: int) -> list[str]:
-    lines = (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-    texts = [json.loads(line)["question"] for line in lines if line.strip()]
-    from benchlib import orangesum_lines
-
-    for line in orangesum_lines(35_500, None):
-        title = json.loads(line).get("title")
-        if title:
-            texts.append(f"{title} ?")
-        if len(texts) >= n:
-            break
-    return texts[:n]
+    return scale_questions(n)
 
 
 def _latency(engine: Engine, questions: list[str]) -> dict[str, float]:

@@ -34,6 +34,7 @@ from benchlib import (
     rss_mb,
     save_report,
     say,
+    scale_questions,
     write_slice,
 )
 
@@ -213,18 +214,7 @@ def _set_kind(index: Path, kind: str) -> None:
 
 
 def _questions(n: int) -> list[str]:
-    texts = [
-        json.loads(line)["question"]
-        for line in (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
-        if line.strip()
-    ]
-    for line in orangesum_lines(35_500, None):
-        title = json.loads(line).get("title")
-        if title:
-            texts.append(f"{title} ?")
-        if len(texts) >= n:
-            break
-    return texts[:n]
+    return scale_questions(n)
 
 
 def _engine_latency(index: Path, questions: list[str], enc: Any) -> dict[str, Any]:

@@ -151,3 +151,16 @@ def restamp(index_dir: Path, info: Any) -> None:
         store.set_meta(con, "model_fingerprint", info.fingerprint)
     store.close()
     write_manifest(index_dir, dataclasses.replace(manifest, model=stamp))
+
+
+def scale_questions(n: int) -> list[str]:
+    """n real questions for latency at scale: the gold questions, then OrangeSum titles past the indexed slices."""
+    lines = (ROOT / "eval" / "gold.jsonl").read_text(encoding="utf-8").splitlines()
+    texts = [json.loads(line)["question"] for line in lines if line.strip()]
+    for line in orangesum_lines(35_500, None):
+        title = json.loads(line).get("title")
+        if title:
+            texts.append(f"{title} ?")
+        if len(texts) >= n:
+            break
+    return texts[:n]
