@@ -2,6 +2,7 @@
 
     python eval/bench_scale.py ann   # dense search alone: flat vs IVF over real and stand-in e5 vectors
     python eval/bench_scale.py ask   # /ask through Engine.ask and a real `qa serve`, exact vs approximate
+    python eval/bench_scale.py postgres   # the same sizes on PostgreSQL + pgvector (eval/bench_backends.py scale)
 
 `ann` chooses APPROX_THRESHOLD, NLIST_FACTOR and NPROBE (qa/dense.py). Queries are real: OrangeSum titles
 and the gold questions, embedded by the real model as questions. Passages are real e5 vectors where we
@@ -340,8 +341,20 @@ def main() -> None:
     ask.add_argument("--records-10k", type=int, default=2_550, help="OrangeSum records for the ~10k-chunk index")
     ask.add_argument("--records-100k", type=int, default=25_200, help="OrangeSum records for the ~100k-chunk index")
     ask.add_argument("--no-http", action="store_true", help="Engine.ask only (no `qa serve`)")
+    pg = sub.add_parser("postgres", help="the same sizes on PostgreSQL against the local backend (bench_backends.py scale)")
+    pg.add_argument("--questions", type=int, default=100)
+    pg.add_argument("--sizes", nargs="+", default=["10k", "100k"])
+    pg.add_argument("--records-10k", type=int, default=2_550)
+    pg.add_argument("--records-100k", type=int, default=25_200)
     args = ap.parse_args()
-    {"ann": cmd_ann, "ask": cmd_ask}[args.cmd](args)
+    {"ann": cmd_ann, "ask": cmd_ask, "postgres": cmd_postgres}[args.cmd](args)
+
+
+def cmd_postgres(args: argparse.Namespace) -> None:
+    """/ask p50/p95 against the local backend, HNSW recall@10 and reads on the replica while the primary indexes."""
+    from bench_backends import cmd_scale
+
+    cmd_scale(args)
 
 
 if __name__ == "__main__":
