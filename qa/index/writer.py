@@ -147,9 +147,6 @@ class IndexWriter:
         """Every article's (content hash, source file): what a sync compares the corpus against."""
         return self.store.article_states()
 
-    def get_article(self, article_id: str) -> Article | None:
-        return self.store.get_article(article_id)
-
     def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
         """The passages (by content hash) this index has no vector for."""
         return self.store.missing_vectors(hashes)

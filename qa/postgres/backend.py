@@ -40,9 +40,6 @@ class PgDense:
             raise ValueError(f"HNSW search for {k} passages, past hnsw.ef_search {EF_SEARCH}")
         return self.store.dense_search(query, k)
 
-    def ids(self) -> NDArray[np.int64]:
-        return self.store.chunk_ids()
-
 
 class PostgresBackend:
     """An index in one PostgreSQL database (QA_DATABASE_URL), read on its replicas (QA_DATABASE_READ_URLS)."""

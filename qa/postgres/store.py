@@ -70,19 +70,11 @@ class PgStore(SpanViews):
         return self.db.read(lambda con: con.execute(sql, params).fetchone())
 
     # --- meta -------------------------------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        row = self.db.on_primary(lambda con: con.execute("SELECT value FROM qa_meta WHERE key = %s", (key,)).fetchone())
-        return None if row is None else str(row[0])
-
     def set_meta(self, con: psycopg.Connection[Any], key: str, value: str) -> None:
         con.execute(
             "INSERT INTO qa_meta(key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
-
-    @property
-    def generation(self) -> int:
-        return int(self.get_meta("generation") or 0)
 
     def stats(self) -> tuple[int, float]:
         """(passages, mean passage length in terms): BM25's N and avgdl, kept in qa_meta by each commit."""

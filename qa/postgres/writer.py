@@ -108,12 +108,6 @@ class PgWriter:
         rows = self._con.execute("SELECT id, hash, source FROM qa_articles").fetchall()
         return {r[0]: (r[1], r[2]) for r in rows}
 
-    def get_article(self, article_id: str) -> Article | None:
-        from qa.postgres.store import _ARTICLE_COLUMNS, _article
-
-        row = self._con.execute(f"SELECT {_ARTICLE_COLUMNS} FROM qa_articles WHERE id = %s", (article_id,)).fetchone()
-        return None if row is None else _article(row)
-
     def missing_vectors(self, hashes: Iterable[str]) -> set[str]:
         """The passages (by content hash) this run has no vector for (in a rebuild: all it did not embed)."""
         return self._cache.missing_vectors(hashes)
