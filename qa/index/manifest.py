@@ -89,13 +89,20 @@ def remove_stale_files(index_dir: Path, current: Manifest, previous: Manifest | 
             path.unlink(missing_ok=True)
 
 
-def manifest_key(index_dir: Path) -> tuple[int, int, int]:
-    """Changes whenever the manifest is replaced (each commit writes a new file: a new inode)."""
+def manifest_key(index_dir: Path) -> tuple[int, int, int, bytes]:
+    """Changes whenever the manifest is replaced.
+
+    Its stat alone is not enough: a folder deleted and built again can give the new manifest the freed
+    inode, and file times move in clock ticks of a few milliseconds, so the manifest's bytes (a few hundred,
+    naming the generation) are part of the key.
+    """
+    path = index_dir / MANIFEST
     try:
-        st = os.stat(index_dir / MANIFEST)
+        st = os.stat(path)
+        content = path.read_bytes()
     except FileNotFoundError:
-        return (0, 0, 0)
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
+        return (0, 0, 0, b"")
+    return (st.st_ino, st.st_mtime_ns, st.st_size, content)
 
 
 def read_manifest(index_dir: Path) -> Manifest:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from qa.core.config import Settings
 from qa.core.errors import IndexStateError
 from qa.engine import Engine
-from qa.index.manifest import LEGACY_PIPELINE, MANIFEST, PIPELINE, STORE, next_generation, read_manifest
+from qa.index.manifest import LEGACY_PIPELINE, MANIFEST, PIPELINE, STORE, manifest_key, next_generation, read_manifest
 from qa.index.store import Store
 from qa.index.sync import sync_corpus
 from tests.conftest import FakeEncoder
@@ -75,3 +76,19 @@ def test_another_runtime_of_the_same_model_is_named_as_such(tmp_path: Path) -> N
     assert "qa index --rebuild" in str(err.value) and "QA_RUNTIME=torch" in str(err.value)
     with pytest.raises(ModelError, match="was built with model other"):
         check_model(tmp_path, replace(fp32, name="other"), int8)
+
+
+def test_the_manifest_key_changes_with_the_manifest_even_when_its_stat_does_not(fake_index: Settings) -> None:
+    # A folder deleted and built again within a clock tick can give the new manifest the old one's inode,
+    # times and size: the refresh thread must still see another generation.
+    path = fake_index.index_dir / MANIFEST
+    before = manifest_key(fake_index.index_dir)
+    st = os.stat(path)
+    text = path.read_text(encoding="utf-8")
+    changed = text.replace('"generation": 1', '"generation": 7')
+    assert changed != text and len(changed) == len(text)
+    with open(path, "r+", encoding="utf-8") as f:  # in place: the same inode
+        f.write(changed)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert os.stat(path).st_ino == st.st_ino and os.stat(path).st_mtime_ns == st.st_mtime_ns
+    assert manifest_key(fake_index.index_dir) != before

@@ -254,7 +254,7 @@ def test_engine_refresh_never_goes_back_a_generation(tmp_path: Path) -> None:
     stale = engine._snapshot
     engine.put_article(parse_text_file(b"Un autre article.", stem="b", suffix=".txt"))
     assert engine.manifest.generation == 2
-    engine._manifest_key = (0, 0, 0)  # as if the refresh thread had seen the manifest change
+    engine._manifest_key = (0, 0, 0, b"")  # as if the refresh thread had seen the manifest change
     assert not engine.refresh() and engine.manifest.generation == 2
     assert stale[0].generation == 1
 
