@@ -64,7 +64,7 @@ def open_backend(settings: Settings) -> Backend:
         from qa.postgres.backend import PostgresBackend
 
         replicas = [u.get_secret_value() for u in settings.database_read_urls]
-        return PostgresBackend(settings.database_url.get_secret_value(), replicas)
+        return PostgresBackend(settings.database_url.get_secret_value(), replicas, ef_search=settings.hnsw_ef_search)
     from qa.index.local import LocalBackend
 
     return LocalBackend(settings.index_dir)

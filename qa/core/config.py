@@ -12,6 +12,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 # embeddinggemma-300m: PIAF test R@5 0.939 against e5-small's 0.898 in this pipeline, for about five times
 # the embedding time (eval/reports/tuning.md); QA_MODEL=multilingual-e5-small-q4 picks the fast one.
 DEFAULT_MODEL = "embeddinggemma-300m"
+# pgvector's HNSW candidate list per search (QA_HNSW_EF_SEARCH): recall@10 0.993 against exact search on the
+# real 10k-article index (eval/reports/backends_scale.json).
+HNSW_EF_SEARCH = 200
 
 
 def cpu_count() -> int:
@@ -89,6 +92,11 @@ class Settings(BaseSettings):
     # index_dir, and the replicas that answer its reads (a JSON list of URLs; the primary when none is up).
     database_url: SecretStr | None = None
     database_read_urls: list[SecretStr] = []
+    # HNSW's candidate list per dense search in PostgreSQL (pgvector's hnsw.ef_search, at most 1000): higher
+    # finds more of the exact nearest passages on a large index, and costs time (eval/bench_backends.py recall).
+    # At least the dense candidates one question takes (qa.retrieval.candidates.CANDIDATES), or HNSW would
+    # return fewer than asked.
+    hnsw_ef_search: int = Field(default=HNSW_EF_SEARCH, ge=50, le=1000)
     # Test hook: a writer pauses at this phase for a test to kill it (qa/index/faults.py).
     test_pause_at: str | None = None
 

@@ -30,26 +30,27 @@ class PgDense:
 
     kind = "hnsw"
 
-    def __init__(self, store: PgStore) -> None:
+    def __init__(self, store: PgStore, ef_search: int = EF_SEARCH) -> None:
         self.store = store
+        self.ef_search = ef_search
 
     def search(self, query: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         if k <= 0:
             return []
-        if k > EF_SEARCH:
-            raise ValueError(f"HNSW search for {k} passages, past hnsw.ef_search {EF_SEARCH}")
+        if k > self.ef_search:
+            raise ValueError(f"HNSW search for {k} passages, past hnsw.ef_search {self.ef_search}")
         return self.store.dense_search(query, k)
 
 
 class PostgresBackend:
     """An index in one PostgreSQL database (QA_DATABASE_URL), read on its replicas (QA_DATABASE_READ_URLS)."""
 
-    def __init__(self, url: str, read_urls: Sequence[str] = ()) -> None:
+    def __init__(self, url: str, read_urls: Sequence[str] = (), *, ef_search: int = EF_SEARCH) -> None:
         self.url = url
         self.where = f"PostgreSQL {redact(url)}"
-        self.db = Connections(url, read_urls)
+        self.db = Connections(url, read_urls, ef_search=ef_search)
         self.store = PgStore(self.db)
-        self.dense = PgDense(self.store)
+        self.dense = PgDense(self.store, ef_search)
 
     def _meta(self, key: str) -> str | None:
         def read(con: Any) -> str | None:

@@ -34,7 +34,7 @@ def redact(url: str) -> str:
     return url if password is None else url.replace(f":{password}@", ":***@", 1)
 
 
-def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
+def connect(url: str, *, autocommit: bool = True, ef_search: int = EF_SEARCH) -> psycopg.Connection[Any]:
     """A connection with pgvector's types registered (when the extension exists), or IndexStateError naming the server."""
     try:
         import psycopg
@@ -43,7 +43,7 @@ def connect(url: str, *, autocommit: bool = True) -> psycopg.Connection[Any]:
 
     try:
         # The HNSW candidate list of every search on this connection (a custom setting, held until pgvector loads).
-        options = f"-c hnsw.ef_search={EF_SEARCH}"
+        options = f"-c hnsw.ef_search={ef_search}"
         con = psycopg.connect(url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT, options=options)
     except psycopg.OperationalError as exc:
         raise UnavailableError(f"cannot reach PostgreSQL at {redact(url)}: {str(exc).strip().splitlines()[-1]}") from None
@@ -70,9 +70,10 @@ class Connections:
     RETRY_AFTER seconds and the read runs again on the next one, then on the primary.
     """
 
-    def __init__(self, url: str, read_urls: Sequence[str] = ()) -> None:
+    def __init__(self, url: str, read_urls: Sequence[str] = (), *, ef_search: int = EF_SEARCH) -> None:
         self.url = url
         self.read_urls = list(read_urls)
+        self.ef_search = ef_search
         self.floor = 0
         self._local = threading.local()
         self._down: dict[str, float] = {}
@@ -86,7 +87,7 @@ class Connections:
         cons: dict[str, psycopg.Connection[Any]] = self._local.__dict__.setdefault("cons", {})
         con = cons.get(url)
         if con is None or con.closed:
-            con = cons[url] = connect(url)
+            con = cons[url] = connect(url, ef_search=self.ef_search)
         return con
 
     def _drop(self, url: str) -> None:

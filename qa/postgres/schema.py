@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from qa.core.config import HNSW_EF_SEARCH
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -11,7 +13,7 @@ if TYPE_CHECKING:
 # --backend postgres measures recall@10 against exact search with them.
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
-EF_SEARCH = 200
+EF_SEARCH = HNSW_EF_SEARCH  # the default: QA_HNSW_EF_SEARCH sets it per service
 
 # What the manifest names as the dense "file" and kind of a PostgreSQL index: the HNSW index on qa_chunks.
 DENSE_FILE = "qa_chunks.embedding"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from qa.core.config import Settings
@@ -85,6 +86,20 @@ def test_searches_walk_the_hnsw_candidate_list_of_the_schema(database: Database)
     con = connect(database.url)
     con.execute("CREATE EXTENSION IF NOT EXISTS vector")
     assert con.execute("SHOW hnsw.ef_search").fetchone() == (str(EF_SEARCH),)
+
+
+def test_qa_hnsw_ef_search_sets_the_candidate_list_on_every_server(tmp_path: Path, database: Database) -> None:
+    from qa.retrieval.candidates import CANDIDATES
+
+    _both(tmp_path, database)
+    backend = open_backend(database.settings(tmp_path, hnsw_ef_search=640))
+    assert isinstance(backend, PostgresBackend)
+    assert backend.db.read(lambda con: con.execute("SHOW hnsw.ef_search").fetchone()) == ("640",)
+    assert backend.db.on_primary(lambda con: con.execute("SHOW hnsw.ef_search").fetchone()) == ("640",)
+    with pytest.raises(ValueError, match=r"past hnsw\.ef_search 640"):
+        backend.dense.search(np.zeros(FakeEncoder().info.dim, dtype=np.float32), 641)
+    with pytest.raises(ValueError, match=rf"greater than or equal to {CANDIDATES}\b"):
+        Settings(hnsw_ef_search=CANDIDATES - 1)
 
 
 def test_the_same_timeline(tmp_path: Path, database: Database) -> None:
