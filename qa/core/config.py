@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(default=120.0, gt=0)
     # Top citations given to the LLM, and the longest reply.
     llm_passages: int = Field(default=3, ge=1, le=10)
+    # What the LLM reads of each: the whole "passage", or N sentences either side of its focus sentence
+    # (qa/generation/prompt.excerpt): less to read, the first word sooner.
+    llm_context: Literal["passage"] | Annotated[int, Field(ge=0, le=20)] = "passage"
     llm_max_tokens: int = Field(default=200, ge=16, le=2000)
     # Seconds a question waits for the local LLM's one turn before it gets no generated answer.
     llm_wait: float = Field(default=5.0, ge=0)

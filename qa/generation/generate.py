@@ -46,10 +46,18 @@ class Generator:
     than `wait` seconds for its turn gets no generated answer, and its extractive answer is not held up."""
 
     def __init__(
-        self, llm: ChatModel, *, passages: int = 3, max_tokens: int = 200, timeout: float = 120.0, wait: float = 5.0
+        self,
+        llm: ChatModel,
+        *,
+        passages: int = 3,
+        context: int | None = None,
+        max_tokens: int = 200,
+        timeout: float = 120.0,
+        wait: float = 5.0,
     ) -> None:
         self.llm = llm
         self.passages = passages
+        self.context = context
         self.max_tokens = max_tokens
         self.timeout = timeout
         self.wait = wait
@@ -71,7 +79,9 @@ class Generator:
         pieces: list[str] = []
         try:
             for piece in self.llm.stream(
-                build_messages(answer.question, language, cited), max_tokens=self.max_tokens, timeout=self.timeout
+                build_messages(answer.question, language, cited, around=self.context),
+                max_tokens=self.max_tokens,
+                timeout=self.timeout,
             ):
                 if first is None:
                     first = time.monotonic() - start
@@ -152,6 +162,7 @@ def open_generator(settings: Settings, *, progress: bool = True) -> Generator | 
     return Generator(
         llm,
         passages=settings.llm_passages,
+        context=None if settings.llm_context == "passage" else int(settings.llm_context),
         max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout,
         wait=settings.llm_wait,

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from qa.core.types import Citation
 from qa.generation.llm import Message
+from qa.text.analyzer import analyze_query
+from qa.text.sentences import split_sentences
 
 LANGUAGES = {"en": "English", "fr": "French"}
 # What the model is told to reply when the passages hold no answer; the reply is then no generated answer.
@@ -27,10 +29,41 @@ def quote(text: str) -> str:
     return " ".join(text.replace("<", "‹").replace(">", "›").split())
 
 
-def build_messages(question: str, language: str, citations: Sequence[Citation]) -> list[Message]:
-    """The chat for one question: our rules as the system message; the passages, each under its [n], and the
-    question in the user message."""
+def excerpt(citation: Citation, around: int | None, terms: frozenset[str]) -> str:
+    """What the prompt quotes of a cited passage: its focus sentence and `around` sentences either side (the whole
+    passage when None). The focus is the answering sentence where the citation has one, else the sentence
+    sharing most of `terms`, the first on a tie.
+
+    The local model reads its prompt at about 80 tokens a second here, so what it is not given it answers sooner.
+    """
+    spans = split_sentences(citation.text)
+    if around is None or len(spans) <= 2 * around + 1:
+        return citation.text
+    if citation.highlight is not None:
+        at = citation.highlight.start - citation.start
+        focus = next((i for i, s in enumerate(spans) if s.end > at), len(spans) - 1)
+    else:
+        shared = [len(terms & set(analyze_query(citation.text[s.start : s.end]))) for s in spans]
+        focus = shared.index(max(shared))
+    lo, hi = max(0, focus - around), min(len(spans), focus + around + 1)
+    text = citation.text[spans[lo].start : spans[hi - 1].end]
+    return ("… " if lo > 0 else "") + text + (" …" if hi < len(spans) else "")
+
+
+def focus_terms(question: str, citations: Sequence[Citation]) -> frozenset[str]:
+    """The terms a passage's focus is chosen by: the question's and the answering sentence's (in the archive's
+    language, so an English question finds its French passages' sentences too)."""
+    texts = [question] + [
+        c.text[c.highlight.start - c.start : c.highlight.end - c.start] for c in citations if c.highlight is not None
+    ]
+    return frozenset(t for text in texts for t in analyze_query(text))
+
+
+def build_messages(question: str, language: str, citations: Sequence[Citation], *, around: int | None = None) -> list[Message]:
+    """The chat for one question: our rules as the system message; the passages (or their excerpts: `excerpt`),
+    each under its [n], and the question in the user message."""
     name = LANGUAGES.get(language, "English")
+    terms = focus_terms(question, citations) if around is not None else frozenset()
     blocks = []
     for c in citations:
         attributes = f'n="{c.n}"'
@@ -38,7 +71,7 @@ def build_messages(question: str, language: str, citations: Sequence[Citation]) 
             attributes += f' title="{quote(c.title)}"'
         if c.date:
             attributes += f' date="{c.date.isoformat()}"'
-        blocks.append(f"<passage {attributes}>\n{quote(c.text)}\n</passage>")
+        blocks.append(f"<passage {attributes}>\n{quote(excerpt(c, around, terms))}\n</passage>")
     user = "\n".join(blocks) + f"\n\nQuestion: {quote(question)}\nAnswer in {name}, citing passages as [n]."
     return [
         {"role": "system", "content": _SYSTEM.format(language=name, no_answer=NO_ANSWER)},

@@ -95,3 +95,25 @@ def test_a_local_llm_takes_one_question_at_a_time(local: bool) -> None:
         assert second is not None and second.because == "the local LLM is busy with another question"
     else:
         assert generator._turn is None  # a server takes its own concurrency
+
+
+def test_qa_llm_context_gives_the_llm_an_excerpt_and_the_check_still_reads_the_whole_passage() -> None:
+    from dataclasses import replace
+
+    from qa.core.config import Settings
+    from qa.core.types import Span
+    from qa.generation.generate import open_generator
+
+    signed = TEXT.index("Les deux")
+    answer = replace(ANSWER, citations=(replace(ANSWER.citations[0], highlight=Span(signed, len(TEXT))),))
+    assert open_generator(Settings(llm="off")) is None
+    with pytest.raises(ValueError, match="llm_context"):
+        Settings(llm_context="all")
+    llm = Scripted(["Xi Jinping came to Astana on June 16, 2025 [1]."])
+    outcome = Generator(llm, context=0).run(answer)
+    user = llm.sent[0][1]["content"]
+    assert "… Les deux chefs d'État ont signé 24 accords bilatéraux." in user and "Xi Jinping" not in user
+    # Its facts are in the passage cited, though not in what the LLM was shown: the check reads the citation.
+    assert outcome.generated is not None and outcome.generated.citations == (1,)
+    Generator(llm).run(answer)
+    assert "Le 16 juin 2025, à Astana, Tokaïev a accueilli Xi Jinping." in llm.sent[1][1]["content"]
