@@ -5,6 +5,9 @@
 {"key", "supported": true|false, "why"}, to eval/<report>-judged.jsonl. `score REPORT` then gives the
 share judged supported among the sentences the check kept (what users see), among those it dropped, and
 among all of them (what the LLM wrote), and writes them into the report under "audit".
+`carry REPORT --from EARLIER...` copies the judgment of every sentence that an earlier judged run wrote word for
+word over the same cited passages into eval/<report>-judged.jsonl, and leaves the others, still without
+verdicts, in eval/reports/<report>-todo.jsonl for the judge.
 """
 
 from __future__ import annotations
@@ -70,13 +73,51 @@ def score(name: str) -> dict[str, object]:
     return audit
 
 
+def carry(name: str, earlier: list[str]) -> tuple[int, Path]:
+    """Judgments carried over from earlier judged runs (same sentence, same passages), and the file of the rest."""
+
+    def same(record: dict[str, object]) -> str:
+        return json.dumps([record["sentence"], record["passages"]], ensure_ascii=False, sort_keys=True)
+
+    known: dict[str, dict[str, object]] = {}
+    for old in earlier:
+        verdicts = {}
+        for line in (ROOT / f"{old}-judged.jsonl").read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                verdicts[record["key"]] = record
+        for line in (REPORTS / f"{old}-audit.jsonl").read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            if record["key"] in verdicts:
+                known.setdefault(same(record), {**verdicts[record["key"]], "from": old})
+    carried, todo = [], []
+    for line in (REPORTS / f"{name}-audit.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        match = known.get(same(record))
+        if match is None:
+            todo.append(record)
+        else:
+            why = f"{match['why']} (as in {match['from']})"
+            carried.append({"key": record["key"], "supported": match["supported"], "why": why})
+    with (ROOT / f"{name}-judged.jsonl").open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in carried)
+    rest = REPORTS / f"{name}-todo.jsonl"
+    with rest.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in todo)
+    return len(carried), rest
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("action", choices=["export", "score"])
+    ap.add_argument("action", choices=["export", "score", "carry"])
     ap.add_argument("report", help="report name in eval/reports, e.g. piaf-generate")
+    ap.add_argument("--from", dest="earlier", nargs="+", default=[], help="carry: earlier judged reports")
     args = ap.parse_args(argv)
     if args.action == "export":
         print(export(args.report))
+    elif args.action == "carry":
+        n, rest = carry(args.report, args.earlier)
+        print(f"{n} judgments carried; the rest to judge: {rest}")
     else:
         print(json.dumps(score(args.report), indent=2))
     return 0
