@@ -4,7 +4,8 @@ The product cannot run a cross-encoding reader per question within its latency b
 costs more than the whole question's embedding on these cores), but it could store token states at index time
 and run a small head over them. This measures whether such a head is worth building, before any storage is.
 
-Token states (the model's last hidden states, before pooling) come from the default int8 runtime, for the
+Token states (the model's last hidden states, before pooling: Encoder.token_states) come from the default int8
+runtime, for the
 paragraphs and questions of PIAF's dev half (qa.evaluation.piaf.fit_split: 7 pages in 10 train, 3 calibrate;
 the test half is never read). They are cached in eval/cache/span-head-states.npz. The head: both sides through
 LayerNorm and a 128-d projection, question-to-passage attention, three convolutions, start/end and a no-answer
@@ -45,21 +46,11 @@ def token_states(questions: list[PiafQuestion], texts: dict[str, str]) -> dict[s
     encoder = load_model(Settings(), progress=True)
     out: dict[str, np.ndarray] = {}
     pids = sorted({q.paragraph_id for q in questions})
-    prompt = encoder.passage_prompt or ""
-    for idx, features, offsets in encoder._batches([texts[p] for p in pids], prompt, 16, True, offsets=True):
-        hidden = encoder._forward(features)["token_embeddings"].float().cpu().numpy()
-        mask = features["attention_mask"].cpu().numpy().astype(bool)
-        for row, i in enumerate(idx):
-            offs = offsets[row] - len(prompt)
-            real = (offsets[row][:, 1] > offsets[row][:, 0]) & (offs[:, 1] > 0) & mask[row]
-            out[f"p:{pids[i]}"] = hidden[row][real].astype(np.float16)
-            out[f"o:{pids[i]}"] = np.maximum(offs[real], 0).astype(np.int32)
-    qprompt = encoder.query_prompt or ""
-    for idx, features, _ in encoder._batches([q.question for q in questions], qprompt, 32, True, offsets=False):
-        hidden = encoder._forward(features, query=True)["token_embeddings"].float().cpu().numpy()
-        mask = features["attention_mask"].cpu().numpy().astype(bool)
-        for row, i in enumerate(idx):
-            out[f"q:{questions[i].id}"] = hidden[row][mask[row]].astype(np.float16)
+    for pid, (hidden, offsets) in zip(pids, encoder.token_states([texts[p] for p in pids], progress=True), strict=True):
+        out[f"p:{pid}"], out[f"o:{pid}"] = hidden.astype(np.float16), offsets.astype(np.int32)
+    asked = encoder.token_states([q.question for q in questions], query=True, batch_size=32, progress=True)
+    for q, (hidden, _) in zip(questions, asked, strict=True):
+        out[f"q:{q.id}"] = hidden.astype(np.float16)
     STATES.parent.mkdir(parents=True, exist_ok=True)
     np.savez(STATES, **out)  # type: ignore[arg-type]
     return out

@@ -128,6 +128,23 @@ class Encoder:
                     span_vectors[i][found] = np.where(norms > 0, projected / np.maximum(norms, 1e-12), 0.0)
         return vectors, span_vectors
 
+    def token_states(
+        self, texts: Sequence[str], *, query: bool = False, batch_size: int = 16, progress: bool = False
+    ) -> list[tuple[NDArray[np.float32], NDArray[np.int64]]]:
+        """Per text, the final hidden state of each of its tokens and the token's (start, end) characters in the
+        text, with the passage (or query) prompt's tokens left out: what a reader over token states reads."""
+        prompt = (self.query_prompt if query else self.passage_prompt) or ""
+        out: list[tuple[NDArray[np.float32], NDArray[np.int64]]] = [
+            (np.zeros((0, 0), np.float32), np.zeros((0, 2), np.int64))
+        ] * len(texts)
+        for idx, features, offsets in self._batches(texts, prompt, batch_size, progress, offsets=True):
+            hidden = self._forward(features, query=query)["token_embeddings"].float().cpu().numpy()
+            for row, i in enumerate(idx):
+                ends = offsets[row][:, 1] - len(prompt)
+                real = (offsets[row][:, 1] > offsets[row][:, 0]) & (ends > 0)
+                out[i] = (hidden[row][real], np.maximum(offsets[row][real] - len(prompt), 0))
+        return out
+
     # --- internals ----------------------------------------------------------------------------------
 
     def tokenize(self, prompted: list[str]) -> dict[str, Any]:

@@ -126,6 +126,20 @@ def test_spans(tiny: Encoder) -> None:
     np.testing.assert_allclose(span_vecs[0][2], want / np.linalg.norm(want), atol=1e-5)
 
 
+def test_token_states_are_the_hidden_states_of_the_text_s_own_tokens(tiny: Encoder) -> None:
+    text = "le chat dort. il pleut."
+    (states, offsets), (short_states, _) = tiny.token_states([text, "il"])
+    prompted = "passage: " + text
+    enc = tiny._model.tokenizer(prompted, return_offsets_mapping=True)
+    out = tiny._model.encode([text], prompt="passage: ", output_value="token_embeddings")[0].numpy()
+    own = [i for i, (a, b) in enumerate(enc["offset_mapping"]) if b > a and b > 9]  # not the prompt's, not specials
+    np.testing.assert_allclose(states, out[own], atol=1e-5)
+    assert [text[a:b].strip() for a, b in offsets][:2] == ["le", "chat"]
+    assert short_states.shape[0] >= 1 and states.shape[1] == short_states.shape[1]
+    ((query_states, _),) = tiny.token_states(["le chat"], query=True)
+    assert query_states.shape[0] >= 2
+
+
 def test_span_count_must_match(tiny: Encoder) -> None:
     with pytest.raises(ValueError):
         tiny.embed_passages_with_spans(["a", "b"], [[(0, 1)]])
