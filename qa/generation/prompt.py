@@ -34,7 +34,8 @@ def excerpt(citation: Citation, around: int | None, terms: frozenset[str]) -> st
     passage when None). The focus is the answering sentence where the citation has one, else the sentence
     sharing most of `terms`, the first on a tie.
 
-    The local model reads its prompt at about 80 tokens a second here, so what it is not given it answers sooner.
+    The local model reads its prompt at about 60 tokens a second here (eval/bench_prompt.py), so what it is not
+    given it answers sooner.
     """
     spans = split_sentences(citation.text)
     if around is None or len(spans) <= 2 * around + 1:
