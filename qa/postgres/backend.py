@@ -30,15 +30,16 @@ class PgDense:
 
     kind = "hnsw"
 
-    def __init__(self, store: PgStore, ef_search: int = EF_SEARCH) -> None:
+    def __init__(self, store: PgStore) -> None:
         self.store = store
-        self.ef_search = ef_search
 
     def search(self, query: NDArray[np.float32], k: int) -> list[tuple[int, float]]:
         if k <= 0:
             return []
-        if k > self.ef_search:
-            raise ValueError(f"HNSW search for {k} passages, past hnsw.ef_search {self.ef_search}")
+        # HNSW returns at most the candidate list its connections set.
+        limit = self.store.db.ef_search
+        if k > limit:
+            raise ValueError(f"HNSW search for {k} passages, past hnsw.ef_search {limit}")
         return self.store.dense_search(query, k)
 
 
@@ -50,7 +51,7 @@ class PostgresBackend:
         self.where = f"PostgreSQL {redact(url)}"
         self.db = Connections(url, read_urls, ef_search=ef_search)
         self.store = PgStore(self.db)
-        self.dense = PgDense(self.store, ef_search)
+        self.dense = PgDense(self.store)
 
     def _meta(self, key: str) -> str | None:
         def read(con: Any) -> str | None:
