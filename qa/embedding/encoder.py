@@ -113,8 +113,7 @@ class Encoder:
                 # A token belongs to the span its last character is in: a word's token also covers the space
                 # before it, which belongs to the previous sentence.
                 ends = offsets[row][:, 1] - len(prompt)
-                # Specials and padding have empty offsets; prompt tokens end before the text does.
-                real = (offsets[row][:, 1] > offsets[row][:, 0]) & (ends > 0)
+                real = _text_tokens(offsets[row], len(prompt))
                 pooled = np.zeros((len(spans[i]), tokens.shape[-1]), dtype=np.float32)
                 found = np.zeros(len(spans[i]), dtype=bool)
                 for j, (a, b) in enumerate(spans[i]):
@@ -140,8 +139,7 @@ class Encoder:
         for idx, features, offsets in self._batches(texts, prompt, batch_size, progress, offsets=True):
             hidden = self._forward(features, query=query)["token_embeddings"].float().cpu().numpy()
             for row, i in enumerate(idx):
-                ends = offsets[row][:, 1] - len(prompt)
-                real = (offsets[row][:, 1] > offsets[row][:, 0]) & (ends > 0)
+                real = _text_tokens(offsets[row], len(prompt))
                 out[i] = (hidden[row][real], np.maximum(offsets[row][real] - len(prompt), 0))
         return out
 
@@ -249,6 +247,13 @@ class Encoder:
         with torch.inference_mode(), autocast:
             out: dict[str, Any] = self._model(features)
         return out
+
+
+def _text_tokens(offsets: NDArray[np.int64], prompt_chars: int) -> NDArray[np.bool_]:
+    """Which tokens of a prompted text are the text's own: specials and padding have empty offsets, and prompt
+    tokens end before the text does."""
+    mask: NDArray[np.bool_] = (offsets[:, 1] > offsets[:, 0]) & (offsets[:, 1] - prompt_chars > 0)
+    return mask
 
 
 def _post_pooling_modules(model: Any) -> list[Any]:
