@@ -13,25 +13,14 @@ import os
 import sys
 from pathlib import Path
 
-from qa.core.config import Settings
-from qa.engine import Engine, load_model
+from benchlib import piaf_engine
+
 from qa.evaluation.cli import run_generation_eval
 from qa.evaluation.generation import format_generation
-from qa.evaluation.piaf import (
-    PIAF_PATH,
-    english_questions,
-    load_piaf,
-    load_translations,
-    model_tag,
-    sample_questions,
-    to_gold,
-    write_corpus,
-)
+from qa.evaluation.piaf import PIAF_PATH, english_questions, load_piaf, load_translations, sample_questions, to_gold
 from qa.generation.generate import open_generator
-from qa.index.sync import sync_corpus
 
 ROOT = Path(__file__).resolve().parent
-CACHE = ROOT / "cache"
 REPORTS = ROOT / "reports"
 
 
@@ -41,20 +30,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--piaf", type=Path, default=PIAF_PATH, help="PIAF SQuAD-format file [%(default)s]")
     ap.add_argument("--offset", type=int, default=0, help="skip this many pairs first (another sample) [%(default)s]")
     ap.add_argument("--extra-fr", type=int, default=0, help="also this many French test questions that have no translation")
+    ap.add_argument("--extra-offset", type=int, default=0, help="skip this many of those first (another sample) [%(default)s]")
     ap.add_argument("--tag", default="", help="suffix of the report name")
     ap.add_argument("--recheck", action="store_true", help="check the report's replies again instead of generating anew")
     args = ap.parse_args(argv)
 
     os.environ.setdefault("QA_LLM", "local")
     piaf = load_piaf(args.piaf)
-    corpus = write_corpus(piaf.paragraphs, CACHE / "piaf-corpus").parent
-    encoder = load_model(Settings(), progress=True)
-    # The index bench_piaf.py builds and keeps for this model.
-    index = CACHE / f"piaf-index-{model_tag(encoder.info)}"
-    settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
-    sync_corpus(corpus, index, encoder, progress=True)
-    engine = Engine.open(settings, encoder)
-    generator = open_generator(settings)
+    engine = piaf_engine(piaf)
+    generator = open_generator(engine.settings)
     if generator is None:
         print("QA_LLM is off: nothing to generate with", file=sys.stderr)
         return 2
@@ -65,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.extra_fr:
         # French test questions of the 1,000-question sample with no translation, in its (seeded) order.
         others = [to_gold(q) for q in sample_questions(piaf, "test") if q.id not in translations]
-        questions += others[: args.extra_fr]
+        questions += others[args.extra_offset : args.extra_offset + args.extra_fr]
     tag = f"-{args.tag}" if args.tag else ""
     stem = REPORTS / f"piaf-generate{tag}"
     result = run_generation_eval(engine, generator, questions, stem, recheck=args.recheck, progress=True)

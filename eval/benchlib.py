@@ -164,3 +164,18 @@ def scale_questions(n: int) -> list[str]:
         if len(texts) >= n:
             break
     return texts[:n]
+
+
+def piaf_engine(piaf: Any) -> Any:
+    """An Engine over the PIAF paragraphs' index that bench_piaf.py builds and keeps for the default model."""
+    from qa.core.config import Settings
+    from qa.engine import Engine, load_model
+    from qa.evaluation.piaf import model_tag, write_corpus
+    from qa.index.sync import sync_corpus
+
+    corpus = write_corpus(piaf.paragraphs, ROOT / "eval" / "cache" / "piaf-corpus").parent
+    encoder = load_model(Settings(), progress=True)
+    index = ROOT / "eval" / "cache" / f"piaf-index-{model_tag(encoder.info)}"
+    settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
+    sync_corpus(corpus, index, encoder, progress=True)
+    return Engine.open(settings, encoder)

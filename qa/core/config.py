@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     llm_max_tokens: int = Field(default=200, ge=16, le=2000)
     # Seconds a question waits for the local LLM's one turn before it gets no generated answer.
     llm_wait: float = Field(default=5.0, ge=0)
+    # A second reading of each sentence the rules keep: the LLM asked whether its cited passages state it, kept
+    # at the log-odds of YES fitted for the local model (eval/fit_verifier.py; 0, the LLM's own YES, for any
+    # other), "off", or the least log-odds as a number. It costs one short reply per sentence.
+    llm_verify: Literal["on", "off"] | float = "on"
     # The index in PostgreSQL with pgvector (postgresql://user:password@host:port/db) instead of the folder
     # index_dir, and the replicas that answer its reads (a JSON list of URLs; the primary when none is up).
     database_url: SecretStr | None = None

@@ -80,6 +80,7 @@ def run_generation(
                         "text": s.text,
                         "citations": list(s.citations),
                         "dropped_because": s.dropped_because,
+                        "log_odds": None if s.log_odds is None else round(s.log_odds, 4),
                         "cited": {str(n): by_n.get(n, "") for n in s.citations},
                     }
                     for s in outcome.sentences
@@ -148,6 +149,8 @@ def _reason_kind(reason: str) -> str:
         return "a date is not in the passage"
     if reason.startswith("none of its words"):
         return "no word of it is in the passage"
+    if reason.startswith("read again"):
+        return "read again, its passage does not state it"
     return reason
 
 

@@ -24,11 +24,13 @@ _MARK_AFTER_STOP_RE = re.compile(rf"([.!?])((?:{_MARK})+)")
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    """One generated sentence, the passages it cites, and why it was dropped (None: kept)."""
+    """One generated sentence, the passages it cites, why it was dropped (None: kept), and the second reading's
+    log-odds that its passages state it (None: not read a second time)."""
 
     text: str
     citations: tuple[int, ...]
     dropped_because: str | None
+    log_odds: float | None = None
 
 
 def strip_marks(text: str) -> str:

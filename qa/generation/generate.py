@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from qa.core.types import Answer, Generated
-from qa.generation.check import Checked, check
+from qa.generation.check import Checked, check, strip_marks
 from qa.generation.llm import ChatModel, LLMError
 from qa.generation.prompt import NO_ANSWER, build_messages
 from qa.generation.support import Support
+from qa.generation.verify import Verifier, passages_of, verifier_for, verify_messages
 from qa.retrieval.query import question_language
 
 if TYPE_CHECKING:
@@ -54,8 +57,10 @@ class Generator:
         max_tokens: int = 200,
         timeout: float = 120.0,
         wait: float = 5.0,
+        verifier: Verifier | None = None,
     ) -> None:
         self.llm = llm
+        self.verifier = verifier
         self.passages = passages
         self.context = context
         self.max_tokens = max_tokens
@@ -87,13 +92,15 @@ class Generator:
                     first = time.monotonic() - start
                 pieces.append(piece)
                 yield piece
+            # Still this question's turn: the second reading asks the same LLM.
+            outcome = self._checked("".join(pieces), answer, language, first, start, support)
         except LLMError as e:
             yield Outcome(None, str(e), "".join(pieces), (), first, time.monotonic() - start)
             return
         finally:
             if self._turn is not None:
                 self._turn.release()
-        yield self._checked("".join(pieces), answer, language, first, time.monotonic() - start, support)
+        yield outcome
 
     def run(self, answer: Answer, support: Support | None = None) -> Outcome:
         """The Outcome alone, pieces discarded."""
@@ -114,21 +121,54 @@ class Generator:
             return skipped(ABSTAINED)
         if not reply and because is not None:
             return Outcome(None, because, "", (), first, total or 0.0)
-        return self._checked(reply, answer, question_language(answer.question), first, total or 0.0, support)
+        turn = self._turn if self._turn is not None else contextlib.nullcontext()
+        with turn:
+            try:
+                # The times are the earlier run's; a second reading's would be this one's.
+                outcome = self._checked(reply, answer, question_language(answer.question), first, time.monotonic(), support)
+            except LLMError as e:
+                return Outcome(None, str(e), reply, (), first, total or 0.0)
+        return dataclasses.replace(outcome, total_s=total or 0.0)
 
     def _checked(
-        self, reply: str, answer: Answer, language: str, first: float | None, total: float, support: Support | None
+        self, reply: str, answer: Answer, language: str, first: float | None, start: float, support: Support | None
     ) -> Outcome:
+        """The reply checked; raises LLMError when the second reading cannot be had."""
         if not reply.strip() or reply.strip().rstrip(".").upper() == NO_ANSWER:
-            return Outcome(None, "the LLM found no answer in the passages", reply, (), first, total)
-        verdicts = tuple(check(reply, answer.citations[: self.passages], language, support))
+            return Outcome(None, "the LLM found no answer in the passages", reply, (), first, time.monotonic() - start)
+        cited = answer.citations[: self.passages]
+        verdicts = self._verified(check(reply, cited, language, support), {c.n: c.text for c in cited}, start)
         kept = [v for v in verdicts if v.dropped_because is None]
+        total = time.monotonic() - start
         if not kept:
             reason = verdicts[0].dropped_because if verdicts else "it wrote nothing"
             return Outcome(None, f"no generated sentence passed the check ({reason})", reply, verdicts, first, total)
         citations = tuple(sorted({n for v in kept for n in v.citations}))
         generated = Generated(" ".join(v.text for v in kept), citations, language)
         return Outcome(generated, None, reply, verdicts, first, total)
+
+    def _verified(self, verdicts: Sequence[Checked], texts: dict[int, str], start: float) -> tuple[Checked, ...]:
+        """Each sentence the rules kept, read again by the LLM against the passages it cites; dropped when its
+        log-odds of YES fall below the verifier's threshold. Within what is left of the generation's timeout."""
+        if self.verifier is None:
+            return tuple(verdicts)
+        out = []
+        for v in verdicts:
+            if v.dropped_because is None:
+                left = self.timeout - (time.monotonic() - start)
+                if left <= 0:
+                    raise LLMError(f"the LLM took longer than {self.timeout:g} s, reading its answer again included")
+                messages = verify_messages(strip_marks(v.text), passages_of(v.citations, texts))
+                try:
+                    score = self.llm.yes_log_odds(messages, timeout=left)
+                except LLMError as e:
+                    raise LLMError(f"the generated answer could not be read again against its passages: {e}") from e
+                bar = self.verifier.min_log_odds
+                marks = "".join(f"[{n}]" for n in v.citations)
+                because = None if score >= bar else f"read again, {marks} does not state it (log-odds {score:+.2f} < {bar:+.2f})"
+                v = dataclasses.replace(v, dropped_because=because, log_odds=score)
+            out.append(v)
+        return tuple(out)
 
 
 def generation(generator: Generator | None, answer: Answer, support: Support | None = None) -> Iterator[str | Outcome]:
@@ -166,4 +206,5 @@ def open_generator(settings: Settings, *, progress: bool = True) -> Generator | 
         max_tokens=settings.llm_max_tokens,
         timeout=settings.llm_timeout,
         wait=settings.llm_wait,
+        verifier=verifier_for(llm.name, settings.llm_verify),
     )

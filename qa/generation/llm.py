@@ -34,6 +34,10 @@ class ChatModel(Protocol):
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int, timeout: float) -> Iterator[str]: ...
 
+    def yes_log_odds(self, messages: Sequence[Message], *, timeout: float) -> float:
+        """log P(YES) - log P(NO) for the reply's first token (qa.generation.verify asks it)."""
+        ...
+
 
 def open_llm(settings: Settings, *, progress: bool = True) -> ChatModel | None:
     """The LLM QA_LLM names: None when off, the provisioned local model, or a client of the server at that URL."""

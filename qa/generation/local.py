@@ -10,6 +10,7 @@ from typing import Any
 
 from qa.core.config import cpu_count
 from qa.generation.llm import INSTALL_LLM, LLMError, Message
+from qa.generation.verify import is_yes, log_odds
 from qa.generation.weights import LOCAL_MODEL
 
 # Room for the prompt's passages and question (about 1,000 tokens for three passages) and the answer.
@@ -27,6 +28,7 @@ class LocalModel:
         self.threads = threads or cpu_count()
         self._llama: Any = None
         self._load_lock = threading.Lock()
+        self._answer_tokens: tuple[list[int], list[int]] | None = None
 
     def _model(self) -> Any:
         with self._load_lock:
@@ -42,6 +44,48 @@ class LocalModel:
                 except (ValueError, RuntimeError, OSError) as e:
                     raise LLMError(f"could not load the local LLM from {self.path}: {e}") from e
             return self._llama
+
+    def _yes_no_tokens(self, llama: Any) -> tuple[list[int], list[int]]:
+        """The vocabulary's tokens that spell YES and NO (" YES", "Yes", "yes", ...)."""
+        if self._answer_tokens is None:
+            yes: set[int] = set()
+            no: set[int] = set()
+            for word in ("yes", "no"):
+                for form in (word, word.capitalize(), word.upper()):
+                    for spelled in (form, " " + form):
+                        ids = llama.tokenize(spelled.encode(), add_bos=False, special=False)
+                        if len(ids) == 1 and (verdict := is_yes(spelled)) is not None:
+                            (yes if verdict else no).add(ids[0])
+            self._answer_tokens = (sorted(yes), sorted(no))
+        return self._answer_tokens
+
+    def yes_log_odds(self, messages: Sequence[Message], *, timeout: float) -> float:
+        """Read from the logits of the first reply token, which llama.cpp hands to a logits processor: the model
+        needs no logits for every prompt token (logits_all), and a prompt sharing its start with the last one
+        (the same passages, another sentence) reads only the rest."""
+        import numpy as np
+
+        llama = self._model()
+        yes, no = self._yes_no_tokens(llama)
+        seen: list[Any] = []
+
+        def keep(_ids: Any, scores: Any) -> Any:
+            seen.append(np.array(scores, dtype=np.float64))
+            return scores
+
+        start = time.monotonic()
+        try:
+            llama.create_chat_completion(messages=list(messages), max_tokens=1, temperature=0.0, logits_processor=[keep])
+        except (ValueError, RuntimeError) as e:
+            raise LLMError(f"the local LLM failed: {e}") from e
+        if time.monotonic() - start > timeout:
+            raise LLMError(f"the local LLM took longer than {timeout:g} s")
+        if not seen:
+            raise LLMError("the local LLM gave no logits to read a YES or NO from")
+        logits = seen[0]
+        top = float(logits.max())
+        logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
+        return log_odds([float(logprobs[i]) for i in yes], [float(logprobs[i]) for i in no])
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int, timeout: float) -> Iterator[str]:
         llama = self._model()

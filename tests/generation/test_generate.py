@@ -11,6 +11,7 @@ import pytest
 from qa.core.types import Answer, Citation
 from qa.generation.generate import Generator, Outcome
 from qa.generation.llm import LLMError, Message
+from qa.generation.verify import Verifier
 
 TEXT = "Le 16 juin 2025, à Astana, Tokaïev a accueilli Xi Jinping. Les deux chefs d'État ont signé 24 accords bilatéraux."
 ANSWER = Answer(
@@ -25,11 +26,20 @@ class Scripted:
 
     name = "scripted"
 
-    def __init__(self, pieces: Sequence[str], *, local: bool = True, error: str | None = None) -> None:
+    def __init__(
+        self,
+        pieces: Sequence[str],
+        *,
+        local: bool = True,
+        error: str | None = None,
+        readings: dict[str, float] | None = None,
+    ) -> None:
         self.pieces = pieces
         self.local = local
         self.error = error
+        self.readings = readings or {}
         self.sent: list[Sequence[Message]] = []
+        self.asked: list[Sequence[Message]] = []
         self.gate = threading.Event()
         self.gate.set()
 
@@ -39,6 +49,14 @@ class Scripted:
         yield from self.pieces
         if self.error:
             raise LLMError(self.error)
+
+    def yes_log_odds(self, messages: Sequence[Message], *, timeout: float) -> float:
+        """The reading scripted for the first sentence whose words the question holds; raises when none is."""
+        self.asked.append(messages)
+        for words, score in self.readings.items():
+            if f"Sentence: {words}" in messages[1]["content"]:
+                return score
+        raise LLMError("the LLM server at http://x took longer than 3 s")
 
 
 def test_pieces_stream_then_the_checked_answer() -> None:
@@ -117,3 +135,30 @@ def test_qa_llm_context_gives_the_llm_an_excerpt_and_the_check_still_reads_the_w
     assert outcome.generated is not None and outcome.generated.citations == (1,)
     Generator(llm).run(answer)
     assert "Le 16 juin 2025, à Astana, Tokaïev a accueilli Xi Jinping." in llm.sent[1][1]["content"]
+
+
+def test_a_second_reading_drops_what_its_passage_does_not_state_and_keeps_the_rest() -> None:
+    kept, dropped = "They signed 24 bilateral agreements", "Xi Jinping signed them alone in Astana"
+    llm = Scripted([f"{kept} [1]. {dropped} [1]. They also signed 99 treaties [1]."], readings={kept: 2.5, dropped: 0.4})
+    outcome = Generator(llm, verifier=Verifier(1.0, fitted=True)).run(ANSWER)
+    assert outcome.generated is not None and outcome.generated.text == f"{kept} [1]."
+    assert [(s.dropped_because, s.log_odds) for s in outcome.sentences] == [
+        (None, 2.5),
+        ("read again, [1] does not state it (log-odds +0.40 < +1.00)", 0.4),
+        ("'99' is not in [1]", None),  # what the rules drop is not read again
+    ]
+    # The second reading is asked with the sentence, without its marker, and the whole cited passage.
+    assert len(llm.asked) == 2 and f"Sentence: {kept}.\n" in llm.asked[0][1]["content"] and TEXT in llm.asked[0][1]["content"]
+    assert not Generator(Scripted(["They signed 24 bilateral agreements [1]."])).run(ANSWER).sentences[0].log_odds
+
+
+def test_a_second_reading_that_fails_leaves_no_generated_answer_and_gives_the_turn_back() -> None:
+    generator = Generator(Scripted(["They signed 24 bilateral agreements [1]."]), verifier=Verifier(0.0, fitted=False))
+    outcome = generator.run(ANSWER)
+    assert outcome.generated is None and outcome.reply == "They signed 24 bilateral agreements [1]."
+    assert outcome.because == (
+        "the generated answer could not be read again against its passages: the LLM server at http://x took longer than 3 s"
+    )
+    assert generator._turn is not None and not generator._turn.locked()
+    rechecked = generator.recheck(ANSWER, outcome.reply, 1.0, 2.0, None)
+    assert rechecked.generated is None and rechecked.because == outcome.because and rechecked.total_s == 2.0

@@ -19,6 +19,8 @@ from qa.generation.check import sentence_language
 from qa.generation.generate import Generator
 from qa.generation.llm import LLMError
 from qa.generation.remote import RemoteModel
+from qa.generation.verify import verifier_for, verify_messages
+from qa.generation.weights import LOCAL_MODEL
 from tests.api.service import free_socket
 
 pytestmark = [pytest.mark.model, pytest.mark.llm]
@@ -74,6 +76,20 @@ def test_an_injected_article_changes_neither_the_language_nor_the_citations(tmp_
             assert sentence_language(s.text) != "fr" and 7 not in s.citations
 
 
+SIGNED = {1: "Le 16 juin 2025, à Astana, Tokaïev a accueilli Xi Jinping. Les deux chefs d'État ont signé 24 accords bilatéraux."}
+STATED = "The two heads of state signed 24 bilateral agreements."
+# Every name and number is in the passage, so the rules keep it; what it says of them is not.
+TWISTED = "Xi Jinping refused to sign any of the 24 bilateral agreements that Tokayev proposed."
+
+
+def test_the_second_reading_keeps_a_stated_fact_and_drops_a_twisted_one(local_llm: Any) -> None:
+    verifier = verifier_for(LOCAL_MODEL, "on")
+    assert verifier is not None and verifier.fitted
+    stated = local_llm.yes_log_odds(verify_messages(STATED, SIGNED), timeout=60)
+    twisted = local_llm.yes_log_odds(verify_messages(TWISTED, SIGNED), timeout=60)
+    assert stated >= verifier.min_log_odds > twisted, (stated, twisted)
+
+
 @pytest.fixture(scope="module")
 def llama_server(local_llm: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """llama-cpp-python's OpenAI-compatible server over the same GGUF file, on a free loopback port."""
@@ -113,6 +129,12 @@ def test_an_openai_compatible_server_gives_a_checked_answer(seed_engine: Engine,
     outcome = Generator(RemoteModel(llama_server, model="local-qwen")).run(seed_engine.ask(ASTANA))
     assert outcome.generated is not None, (outcome.because, outcome.reply)
     assert outcome.generated.language == "en" and "24" in outcome.generated.text
+
+
+def test_a_server_reads_a_sentence_again_as_yes_or_no(llama_server: str) -> None:
+    server = RemoteModel(llama_server, model="local-qwen")
+    assert server.yes_log_odds(verify_messages(STATED, SIGNED), timeout=60) > 0
+    assert server.yes_log_odds(verify_messages(TWISTED, SIGNED), timeout=60) < 0
 
 
 def test_a_slow_server_is_a_timeout_and_a_down_one_is_unreachable(seed_engine: Engine, llama_server: str) -> None:
