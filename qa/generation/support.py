@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from qa.core.fitted import fitted_file
 from qa.text.sentences import split_sentences
 
 if TYPE_CHECKING:
@@ -41,18 +40,8 @@ class Support:
         return float(np.max(vectors[1:] @ vectors[0]))
 
 
-@functools.lru_cache(maxsize=8)
-def _fitted(path: Path) -> dict[str, Any]:
-    """The fitted file, read once per process (it is package data, written by eval/fit_support.py): {} if none."""
-    try:
-        fitted = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return fitted if isinstance(fitted, dict) else {}
-
-
 def support_threshold(model: str, path: Path = PARAMS) -> float | None:
     """The least cosine a sentence needs, fitted for this embedding model by eval/fit_support.py; None when the
     model has none (then names, numbers, dates and words are all that is checked)."""
-    entry = _fitted(path).get(model)
+    entry = fitted_file(path).get(model)
     return float(entry["min_cosine"]) if isinstance(entry, dict) and "min_cosine" in entry else None

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import functools
-import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from qa.core.fitted import fitted_file
 from qa.generation.llm import Message
 from qa.generation.prompt import quote
 
@@ -64,16 +62,6 @@ class Verifier:
     fitted: bool
 
 
-@functools.lru_cache(maxsize=8)
-def _fitted(path: Path) -> dict[str, Any]:
-    """The fitted file, read once per process (package data written by eval/fit_verifier.py): {} if none."""
-    try:
-        fitted = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return fitted if isinstance(fitted, dict) else {}
-
-
 def verifier_for(llm_name: str, setting: str | float, path: Path = PARAMS) -> Verifier | None:
     """The verifier QA_LLM_VERIFY asks for: None when "off"; a number is the least log-odds; "on" is the threshold
     fitted for this LLM with this prompt, or 0 (the LLM's own YES) for an LLM nobody fitted."""
@@ -81,7 +69,7 @@ def verifier_for(llm_name: str, setting: str | float, path: Path = PARAMS) -> Ve
         return None
     if not isinstance(setting, str):
         return Verifier(float(setting), fitted=False)
-    entry = _fitted(path).get(llm_name)
+    entry = fitted_file(path).get(llm_name)
     if isinstance(entry, dict) and entry.get("prompt_version") == PROMPT_VERSION and "min_log_odds" in entry:
         return Verifier(float(entry["min_log_odds"]), fitted=True)
     return Verifier(UNFITTED_MIN_LOG_ODDS, fitted=False)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.evaluation.scripts import eval_script
 
 
 def _audit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("audit_generation", ROOT / "eval" / "audit_generation.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    (tmp_path / "reports").mkdir()
-    monkeypatch.setattr(module, "ROOT", tmp_path)
-    monkeypatch.setattr(module, "REPORTS", tmp_path / "reports")
-    return module
+    return eval_script("audit_generation", monkeypatch, tmp_path)
 
 
 def _lines(path: Path, rows: list[dict[str, object]]) -> None:

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.evaluation.scripts import eval_script
 
 
 def _fit_verifier(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fit_verifier", ROOT / "eval" / "fit_verifier.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    (tmp_path / "reports").mkdir()
-    monkeypatch.setattr(module, "ROOT", tmp_path)
-    monkeypatch.setattr(module, "REPORTS", tmp_path / "reports")
-    return module
+    return eval_script("fit_verifier", monkeypatch, tmp_path)
 
 
 def _rows(*pairs: tuple[float, bool]) -> list[dict[str, object]]:
