@@ -63,14 +63,12 @@ class LocalModel:
         """Read from the logits of the first reply token, which llama.cpp hands to a logits processor: the model
         needs no logits for every prompt token (logits_all), and a prompt sharing its start with the last one
         (the same passages, another sentence) reads only the rest."""
-        import numpy as np
-
         llama = self._model()
         yes, no = self._yes_no_tokens(llama)
-        seen: list[Any] = []
+        seen: list[tuple[list[float], list[float]]] = []
 
         def keep(_ids: Any, scores: Any) -> Any:
-            seen.append(np.array(scores, dtype=np.float64))
+            seen.append(([float(scores[i]) for i in yes], [float(scores[i]) for i in no]))
             return scores
 
         start = time.monotonic()
@@ -82,10 +80,8 @@ class LocalModel:
             raise LLMError(f"the local LLM took longer than {timeout:g} s")
         if not seen:
             raise LLMError("the local LLM gave no logits to read a YES or NO from")
-        logits = seen[0]
-        top = float(logits.max())
-        logprobs = logits - (top + np.log(np.exp(logits - top).sum()))
-        return log_odds([float(logprobs[i]) for i in yes], [float(logprobs[i]) for i in no])
+        # Raw logits will do: the softmax's normaliser is the same on both sides and cancels.
+        return log_odds(*seen[0])
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int, timeout: float) -> Iterator[str]:
         llama = self._model()

@@ -65,7 +65,7 @@ class Verifier:
 def verifier_for(llm_name: str, setting: str | float, path: Path = PARAMS) -> Verifier | None:
     """The verifier QA_LLM_VERIFY asks for: None when "off"; a number is the least log-odds; "on" is the threshold
     fitted for this LLM with this prompt, or 0 (the LLM's own YES) for an LLM nobody fitted."""
-    if isinstance(setting, str) and setting == "off":
+    if setting == "off":
         return None
     if not isinstance(setting, str):
         return Verifier(float(setting), fitted=False)
