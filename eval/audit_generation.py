@@ -17,8 +17,9 @@ import json
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
-from qa.evaluation.generation import write_generation_chart
+from qa.evaluation.generation import load_judgments, sentence_identity, write_generation_chart
 from qa.generation.check import strip_marks
 
 ROOT = Path(__file__).resolve().parent
@@ -49,11 +50,7 @@ def export(name: str) -> Path:
 def score(name: str) -> dict[str, object]:
     path = REPORTS / f"{name}.json"
     report = json.loads(path.read_text(encoding="utf-8"))
-    judged = {}
-    for line in (ROOT / f"{name}-judged.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            judged[record["key"]] = bool(record["supported"])
+    judged = {key: bool(r["supported"]) for key, r in load_judgments(ROOT / f"{name}-judged.jsonl").items()}
     rows = [r for r in _sentences(report) if r["key"] in judged]
 
     def share(subset: list[dict[str, object]]) -> dict[str, object]:
@@ -76,16 +73,12 @@ def score(name: str) -> dict[str, object]:
 def carry(name: str, earlier: list[str]) -> tuple[int, Path]:
     """Judgments carried over from earlier judged runs (same sentence, same passages), and the file of the rest."""
 
-    def same(record: dict[str, object]) -> str:
-        return json.dumps([record["sentence"], record["passages"]], ensure_ascii=False, sort_keys=True)
+    def same(record: dict[str, Any]) -> str:
+        return sentence_identity(record["sentence"], record["passages"])
 
-    known: dict[str, dict[str, object]] = {}
+    known: dict[str, dict[str, Any]] = {}
     for old in earlier:
-        verdicts = {}
-        for line in (ROOT / f"{old}-judged.jsonl").read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                record = json.loads(line)
-                verdicts[record["key"]] = record
+        verdicts = load_judgments(ROOT / f"{old}-judged.jsonl")
         for line in (REPORTS / f"{old}-audit.jsonl").read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             if record["key"] in verdicts:

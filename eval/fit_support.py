@@ -17,6 +17,7 @@ from pathlib import Path
 
 from qa.core.config import Settings
 from qa.engine import load_model
+from qa.evaluation.generation import load_judgments
 from qa.generation.check import strip_marks
 from qa.generation.support import PARAMS, Support
 
@@ -31,11 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     report = json.loads((ROOT / "reports" / f"{args.report}.json").read_text(encoding="utf-8"))
-    judged = {}
-    for line in (ROOT / f"{args.report}-judged.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            judged[record["key"]] = bool(record["supported"])
+    judged = {key: bool(r["supported"]) for key, r in load_judgments(ROOT / f"{args.report}-judged.jsonl").items()}
     encoder = load_model(Settings(), progress=True)
     support = Support(lambda texts: encoder.embed_passages(texts), threshold=0.0)
     rows = []

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from qa.core.config import Settings
+from qa.evaluation.generation import load_judgments, sentence_identity
 from qa.generation.check import strip_marks
 from qa.generation.local import LocalModel
-from qa.generation.verify import PARAMS, PROMPT_VERSION, passages_of, verify_messages
+from qa.generation.verify import PARAMS, PROMPT_VERSION, verify_messages
 from qa.generation.weights import LOCAL_MODEL, provision_local_llm
 
 ROOT = Path(__file__).resolve().parent
@@ -36,11 +37,7 @@ TIMEOUT_S = 120.0
 def judged_rows(name: str) -> list[dict[str, Any]]:
     """The judged sentences of a report that the rules kept, with their cited passages and verdict."""
     report = json.loads((REPORTS / f"{name}.json").read_text(encoding="utf-8"))
-    judged = {}
-    for line in (ROOT / f"{name}-judged.jsonl").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            judged[record["key"]] = bool(record["supported"])
+    judged = {key: bool(r["supported"]) for key, r in load_judgments(ROOT / f"{name}-judged.jsonl").items()}
     rows = []
     for run in report["runs"]:
         for i, s in enumerate(run["sentences"]):
@@ -56,7 +53,7 @@ def _distinct(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One row per sentence and passages (a sentence written again word for word is judged once)."""
     seen: dict[str, dict[str, Any]] = {}
     for r in rows:
-        seen.setdefault(json.dumps([r["sentence"], r["passages"]], ensure_ascii=False, sort_keys=True), r)
+        seen.setdefault(sentence_identity(r["sentence"], r["passages"]), r)
     return list(seen.values())
 
 
@@ -72,7 +69,7 @@ def score_rows(rows: list[dict[str, Any]], llm: LocalModel) -> None:
     CACHE.parent.mkdir(parents=True, exist_ok=True)
     with CACHE.open("a", encoding="utf-8") as out:
         for r in tqdm(rows, desc="reading again", unit="sentence", file=sys.stderr, dynamic_ncols=True):
-            messages = verify_messages(r["sentence"], passages_of(list(r["passages"]), r["passages"]))
+            messages = verify_messages(r["sentence"], r["passages"])
             digest = hashlib.sha256(json.dumps([llm.name, messages], ensure_ascii=False).encode()).hexdigest()
             if digest not in cache:
                 cache[digest] = llm.yes_log_odds(messages, timeout=TIMEOUT_S)
@@ -143,14 +140,10 @@ def main(argv: list[str] | None = None) -> int:
 
     llm = LocalModel(provision_local_llm(Settings().cache_dir, True))
     fit_rows = _distinct([r for name in args.fit for r in judged_rows(name)])
-    fitted_keys = {json.dumps([r["sentence"], r["passages"]], ensure_ascii=False, sort_keys=True) for r in fit_rows}
+    fitted = {sentence_identity(r["sentence"], r["passages"]) for r in fit_rows}
     # A sentence of a scored report that is also in the fit (written again word for word) is not unseen.
     held = {
-        name: [
-            r
-            for r in _distinct(judged_rows(name))
-            if json.dumps([r["sentence"], r["passages"]], ensure_ascii=False, sort_keys=True) not in fitted_keys
-        ]
+        name: [r for r in _distinct(judged_rows(name)) if sentence_identity(r["sentence"], r["passages"]) not in fitted]
         for name in args.report
     }
     score_rows(fit_rows, llm)

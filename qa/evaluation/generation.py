@@ -34,6 +34,22 @@ def load_answers_en(path: Path = ANSWERS_EN) -> dict[str, tuple[str, ...]]:
     return out
 
 
+def load_judgments(path: Path) -> dict[str, dict[str, Any]]:
+    """A judge's verdicts on generated sentences ({"key", "supported", "why"} per line, eval/audit_generation.py),
+    by sentence key."""
+    out: dict[str, dict[str, Any]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            record = json.loads(line)
+            out[record["key"]] = record
+    return out
+
+
+def sentence_identity(sentence: str, passages: Mapping[Any, str]) -> str:
+    """What makes two judged sentences the same: their words and their cited passages, by number."""
+    return json.dumps([sentence, {str(n): text for n, text in passages.items()}], ensure_ascii=False, sort_keys=True)
+
+
 def run_generation(
     engine: Engine,
     generator: Generator,
