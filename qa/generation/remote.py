@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qa.generation.llm import LLMError, Message
 from qa.generation.verify import PLAIN_REPLY_LOG_ODDS, is_yes, log_odds
+
+if TYPE_CHECKING:
+    import httpx
 
 # Seconds to connect: a server that is down answers at once, one that is unreachable should not hold /ask.
 CONNECT_TIMEOUT_S = 5.0
@@ -25,14 +29,31 @@ class RemoteModel:
         self.name = f"{self.model} at {self.base_url}"
         self.api_key = api_key
 
-    def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+    @contextlib.contextmanager
+    def _client(self, timeout: float) -> Iterator[httpx.Client]:
+        """An HTTP client of the server whose timeouts and failures to connect come out as LLMErrors naming it."""
+        import httpx
+
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        limits = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
+        try:
+            with httpx.Client(timeout=limits, headers=headers) as client:
+                yield client
+        except httpx.TimeoutException:
+            raise self._too_slow(timeout) from None
+        except httpx.HTTPError as e:
+            raise LLMError(f"the LLM server at {self.base_url} cannot be reached: {e}") from None
+
+    def _too_slow(self, timeout: float) -> LLMError:
+        return LLMError(f"the LLM server at {self.base_url} took longer than {timeout:g} s")
+
+    def _refused(self, status: int, text: str) -> LLMError:
+        detail = text.strip().replace("\n", " ")[:200]
+        return LLMError(f"the LLM server at {self.base_url} answered {status}: {detail}")
 
     def yes_log_odds(self, messages: Sequence[Message], *, timeout: float) -> float:
         """From the first token's top logprobs where the server gives them (OpenAI, vLLM), else from the plain
         reply, asked again without logprobs if they were refused: YES or NO at PLAIN_REPLY_LOG_ODDS."""
-        import httpx
-
         body = {
             "model": self.model,
             "messages": list(messages),
@@ -41,52 +62,35 @@ class RemoteModel:
             "logprobs": True,
             "top_logprobs": 20,
         }
-        limits = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         url = f"{self.base_url}/chat/completions"
-        try:
-            with httpx.Client(timeout=limits) as client:
-                reply = client.post(url, json=body, headers=self._headers())
-                if reply.status_code >= 400:
-                    # Some servers refuse logprobs (llama.cpp's without logits for every token): the plain reply.
-                    plain = {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")}
-                    reply = client.post(url, json=plain, headers=self._headers())
-        except httpx.TimeoutException:
-            raise LLMError(f"the LLM server at {self.base_url} took longer than {timeout:g} s") from None
-        except httpx.HTTPError as e:
-            raise LLMError(f"the LLM server at {self.base_url} cannot be reached: {e}") from None
+        with self._client(timeout) as client:
+            reply = client.post(url, json=body)
+            if reply.status_code >= 400:
+                # Some servers refuse logprobs (llama.cpp's without logits for every token): the plain reply.
+                plain = {k: v for k, v in body.items() if k not in ("logprobs", "top_logprobs")}
+                reply = client.post(url, json=plain)
         if reply.status_code >= 400:
-            detail = reply.text.strip().replace("\n", " ")[:200]
-            raise LLMError(f"the LLM server at {self.base_url} answered {reply.status_code}: {detail}")
+            raise self._refused(reply.status_code, reply.text)
         try:
             return _yes_log_odds(reply.json())
         except (ValueError, AttributeError, TypeError, KeyError, IndexError) as e:
             raise LLMError(f"the LLM server at {self.base_url} sent a reply that is not a chat completion: {e}") from e
 
     def stream(self, messages: Sequence[Message], *, max_tokens: int, timeout: float) -> Iterator[str]:
-        import httpx
-
-        headers = self._headers()
         body = {"model": self.model, "messages": list(messages), "max_tokens": max_tokens, "temperature": 0, "stream": True}
         deadline = time.monotonic() + timeout
-        limits = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         url = f"{self.base_url}/chat/completions"
-        try:
-            with httpx.Client(timeout=limits) as client, client.stream("POST", url, json=body, headers=headers) as reply:
-                if reply.status_code >= 400:
-                    detail = reply.read().decode("utf-8", "replace").strip().replace("\n", " ")[:200]
-                    raise LLMError(f"the LLM server at {self.base_url} answered {reply.status_code}: {detail}")
-                for line in reply.iter_lines():
-                    if time.monotonic() > deadline:
-                        raise LLMError(f"the LLM server at {self.base_url} took longer than {timeout:g} s")
-                    piece = _content(line)
-                    if piece is None:
-                        return
-                    if piece:
-                        yield piece
-        except httpx.TimeoutException:
-            raise LLMError(f"the LLM server at {self.base_url} took longer than {timeout:g} s") from None
-        except httpx.HTTPError as e:
-            raise LLMError(f"the LLM server at {self.base_url} cannot be reached: {e}") from None
+        with self._client(timeout) as client, client.stream("POST", url, json=body) as reply:
+            if reply.status_code >= 400:
+                raise self._refused(reply.status_code, reply.read().decode("utf-8", "replace"))
+            for line in reply.iter_lines():
+                if time.monotonic() > deadline:
+                    raise self._too_slow(timeout)
+                piece = _content(line)
+                if piece is None:
+                    return
+                if piece:
+                    yield piece
 
 
 def _content(line: str) -> str | None:
