@@ -219,10 +219,14 @@ def eval_(index: Path | None, gold: Path | None, timeline_gold: Path | None, gen
 @json_option
 def model(as_json: bool) -> None:
     """Make sure the embedding model is on this machine (provisioning it if not) and show it."""
-    from qa.engine import load_model
+    from qa.answering.span_reader import base_folder, span_reader_fitted
+    from qa.engine import load_model, span_cache
 
     settings = _settings()
     info = load_model(settings, progress=True).info
+    if span_cache(settings) is not None and span_reader_fitted():
+        # The short answer's reader runs over another base model: provisioned now too, not at the first question.
+        base_folder(settings.cache_dir, progress=True)
     if as_json:
         _print_json(
             {

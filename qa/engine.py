@@ -8,6 +8,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from qa.answering.abstention import Bars, bars_for
@@ -56,6 +57,11 @@ def load_model(settings: Settings, *, progress: bool = True) -> Any:
         device=settings.device,
         runtime=settings.runtime,
     )
+
+
+def span_cache(settings: Settings) -> Path | None:
+    """Where the span reader's base model is provisioned, or None when the settings turn the span reader off."""
+    return settings.cache_dir if settings.span_reader == "on" else None
 
 
 def open_backend(settings: Settings) -> Backend:
@@ -137,7 +143,8 @@ class Engine:
         encoder = encoder or load_model(settings, progress=progress)
         check_model(backend.where, manifest.model, stamp_of(encoder))
         check_pipeline(backend.where, manifest.pipeline)
-        reader_for(manifest.model.name)  # a fitted reader that cannot be read is said now, not at the first question
+        # A fitted reader that cannot be read is said now, not at the first question.
+        reader_for(manifest.model.name, cache_dir=span_cache(settings))
         return cls(settings, encoder, manifest, dense, key, backend)
 
     @property
@@ -249,7 +256,11 @@ class Engine:
         sentences, windows = self.pool_vectors(retrieved)
         archive = self.archive()
         chosen_bars = bars if bars is not None else bars_for(self.manifest.model.name)
-        fitted = reader_for(self.manifest.model.name) if reader == "fitted" else None if reader == "rules" else reader
+        fitted: Reader | None
+        if reader == "fitted":
+            fitted = reader_for(self.manifest.model.name, cache_dir=span_cache(self.settings))
+        else:
+            fitted = None if reader == "rules" else reader
         return decide(
             query,
             qvec,

@@ -11,7 +11,16 @@ import numpy as np
 from qa.answering.abstention import UNCALIBRATED, Archive, Bars, Signals, abstention_rule, abstention_signals, chosen_text
 from qa.answering.evidence import Choice, Sentence, choose_among, choose_sentence, pool_sentences
 from qa.answering.reader import Reader
-from qa.answering.reading import Reading, Short, abstention_reason, best_short, read, rules_reason
+from qa.answering.reading import (
+    Reading,
+    Short,
+    abstention_reason,
+    best_short,
+    choose_by_reading,
+    read,
+    reader_abstains,
+    rules_reason,
+)
 from qa.core.types import Answer, Citation, ShortAnswer
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
@@ -79,15 +88,21 @@ def _fitted(
     policy = reader.policy
     if policy.sentence == "rules" and policy.abstention == "rules":
         # Only the span model is fitted here: nothing the other models would read is computed.
-        choice = choose_among(query, candidates, sentences)
+        if reader.span_reader is not None:
+            read_choice = choose_by_reading(reader, query, candidates, sentences)
+            choice, short = read_choice if read_choice is not None else (None, None)
+        else:
+            choice = choose_among(query, candidates, sentences)
+            short = best_short(reader, query, candidates, choice) if choice is not None else None
         if choice is None:
             return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
         signals = abstention_signals(query, candidates, choice, archive)
         rule = abstention_rule(signals, bars)
-        short = best_short(reader, query, candidates, choice)
-        return Decision(
-            query, candidates, choice, signals, rule is not None, short, rules_reason(rule, signals) if rule else None
-        )
+        reason = rules_reason(rule, signals) if rule else None
+        if reader.span_reader is not None:
+            abstain, reason = reader_abstains(reader.span_reader.abstention, reason, short)
+            return Decision(query, candidates, choice, signals, abstain, short, reason)
+        return Decision(query, candidates, choice, signals, rule is not None, short, reason)
     reading = read(reader, query, candidates, sentences, archive, by_rules=policy.sentence == "rules")
     if reading is None:
         return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)

@@ -24,6 +24,8 @@ from qa.core.errors import ModelError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from qa.answering.span_reader import SpanReader
+
 PARAMS = Path(__file__).resolve().parent / "params"
 READER_FILE = "reader.json"
 SENTENCE_MODEL = "sentences.txt"
@@ -110,11 +112,20 @@ class Policy:
 class Reader:
     """The fitted answer step: which sentence answers, which words of it, and whether the passages answer at all."""
 
-    def __init__(self, sentences: Scorer, spans: Scorer, abstention: Abstention | None, policy: Policy | None = None) -> None:
+    def __init__(
+        self,
+        sentences: Scorer,
+        spans: Scorer,
+        abstention: Abstention | None,
+        policy: Policy | None = None,
+        span_reader: SpanReader | None = None,
+    ) -> None:
         self.sentences = sentences
         self.spans = spans
         self.abstention = abstention
         self.policy = policy or Policy()
+        # When fitted, the neural reader finds the short answer instead of the span model.
+        self.span_reader = span_reader
         # LightGBM boosters predict from one thread at a time.
         self._lock = threading.RLock()
 
@@ -168,16 +179,22 @@ class Reader:
 
 
 @lru_cache(maxsize=4)
-def reader_for(model: str, params: Path = PARAMS) -> Reader | None:
+def reader_for(model: str, params: Path = PARAMS, cache_dir: Path | None = None) -> Reader | None:
     """The reader fitted for an embedding model (its cosines are what the reader reads), or None if none was;
-    ModelError naming the folder when its files cannot be read or do not fit this code."""
+    with `cache_dir` (where the span reader's base model is provisioned), the span reader too when one was
+    fitted. ModelError naming the folder when its files cannot be read or do not fit this code."""
     folder = params / model
     if not (folder / READER_FILE).is_file():
         return None
     try:
-        return Reader.load(folder)
+        reader = Reader.load(folder)
     except Exception as exc:  # whatever the files or LightGBM raise (LightGBMError included): one clear message
         raise ModelError(
             f"the fitted reader in {folder} cannot be used ({type(exc).__name__}: {exc}); "
             "refit it with eval/train_reader.py, or remove the folder to answer by the rules"
         ) from None
+    if cache_dir is not None:
+        from qa.answering.span_reader import span_reader_for
+
+        reader.span_reader = span_reader_for(cache_dir)
+    return reader

@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
-from qa.answering.evidence import Choice, Sentence, choose_among, extend
+from qa.answering.evidence import Choice, Sentence, choose_among, extend, sentence_scores
 from qa.answering.features import SentenceTable, sentence_table
 from qa.answering.reader import QUESTION_FEATURES, Reader
+from qa.answering.span_reader import AbstainParams
 from qa.answering.spans import span_table
 from qa.core.types import Span
 from qa.retrieval.candidates import Candidate
@@ -46,15 +47,54 @@ class Reading:
 def best_short(reader: Reader, query: Query, candidates: Sequence[Candidate], choice: Choice) -> Short | None:
     """The words of the chosen span most likely to be the answer itself."""
     text = chosen_text(candidates, choice)
+    # The chosen span's offsets are the article's: so are the short answer's.
+    offset = choice.span.start
+    if reader.span_reader is not None:
+        found = reader.span_reader.read([query.text], [text])[0]
+        if found.end <= found.start:
+            return None
+        return Short(choice.index, Span(offset + found.start, offset + found.end), found.margin)
     table = span_table(query, text)
     if not table.spans:
         return None
     scores = reader.span_scores(table.rows)
     i = int(np.argmax(scores))
     start, end = table.spans[i]
-    # The chosen span's offsets are the article's: so are the short answer's.
-    offset = choice.span.start
     return Short(choice.index, Span(offset + start, offset + end), float(scores[i]))
+
+
+def choose_by_reading(
+    reader: Reader, query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]
+) -> tuple[Choice, Short | None] | None:
+    """The rules' best `k` sentences read by the span reader (its `choice` parameters): the rules' first stands
+    unless another's answer outscores it by `delta`; with its short answer. None when there are no sentences."""
+    span_reader = reader.span_reader
+    assert span_reader is not None
+    if not sentences:
+        return None
+    scores = sentence_scores(query, sentences)
+    # Stable, so the first is the rules' own choice (np.argmax takes the first best too).
+    order = np.argsort(-np.asarray(scores), kind="stable")[: span_reader.choice.k]
+    choices = [Choice(s.index, extend(query, candidates[s.index], s), s.cosine) for s in (sentences[i] for i in order)]
+    found = span_reader.read([query.text] * len(choices), [chosen_text(candidates, c) for c in choices])
+    best = max(range(len(found)), key=lambda i: found[i].margin)
+    if found[best].margin - found[0].margin < span_reader.choice.delta:
+        best = 0
+    choice, span = choices[best], found[best]
+    if span.end <= span.start:
+        return choice, None
+    offset = choice.span.start
+    return choice, Short(choice.index, Span(offset + span.start, offset + span.end), span.margin)
+
+
+def reader_abstains(params: AbstainParams, rules_reason: str | None, short: Short | None) -> tuple[bool, str | None]:
+    """Whether to abstain, and why, from the rules' reason (None: they answer) and the span reader's short answer."""
+    margin = short.score if short is not None else float("-inf")
+    if not params.abstains(rules_reason is not None, margin):
+        return False, None
+    if rules_reason is not None:
+        return True, rules_reason
+    return True, f"the reader finds no answer in the passages (its best scores {margin:.1f}, below {params.low:.1f})"
 
 
 def question_features(

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # at the log-odds of YES fitted for the local model (eval/fit_verifier.py; 0, the LLM's own YES, for any
     # other), "off", or the least log-odds as a number. It costs one short reply per sentence.
     llm_verify: Literal["on", "off"] | float = "on"
+    # The short answer by the fine-tuned span reader (qa/answering/span_reader.py, when its adapters are there),
+    # or "off": by the LightGBM span model over hand-named features, which needs no second model in memory.
+    span_reader: Literal["on", "off"] = "on"
     # The index in PostgreSQL with pgvector (postgresql://user:password@host:port/db) instead of the folder
     # index_dir, and the replicas that answer its reads (a JSON list of URLs; the primary when none is up).
     database_url: SecretStr | None = None
