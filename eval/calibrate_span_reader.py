@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 
 from qa.answering.abstention import chosen_text
-from qa.answering.evidence import Choice, extend, pool_sentences, sentence_scores
+from qa.answering.evidence import pool_sentences
+from qa.answering.reading import rules_best
 from qa.answering.span_reader import DEFAULT_DIR, META_FILE, AbstainParams, ChoiceParams, span_reader_for
 from qa.core.config import Settings
 from qa.evaluation.metrics import answer_matches, span_f1
@@ -57,11 +58,7 @@ def readings(engine: Any, questions: list[Any], vectors: np.ndarray) -> list[dic
         sentences = pool_sentences(candidates, sentence_vectors, qvec, window_vectors)
         if not sentences:
             continue
-        order = np.argsort(-np.asarray(sentence_scores(query, sentences)), kind="stable")[:K_MAX]
-        texts = [
-            chosen_text(candidates, Choice(s.index, extend(query, candidates[s.index], s), s.cosine))
-            for s in (sentences[i] for i in order)
-        ]
+        texts = [chosen_text(candidates, c) for c in rules_best(query, candidates, sentences, K_MAX)]
         found = reader.read([q.question] * len(texts), texts)
         rows.append(
             {
@@ -202,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_ylabel("answer holds the gold answer")
     ax.set_title(f"Sentence: PIAF calibration, {len(rows)} questions")
     ax.legend()
-    low_only = sorted((o for o in options if o["high"] == INF or o["high"] == o["low"]), key=lambda o: o["wrong"])
+    # high == low: the margin alone decides, the rules never count.
+    low_only = sorted((o for o in options if o["high"] == o["low"]), key=lambda o: o["wrong"])
     bx.plot([o["wrong"] for o in options], [o["recall"] for o in options], ".", color="lightgrey", label="(low, high) pairs")
     bx.plot([o["wrong"] for o in low_only], [o["recall"] for o in low_only], "-", color="tab:blue", label="margin below low")
     bx.plot([rules_only["wrong"]], [rules_only["recall"]], "s", color="black", label="rules alone")

@@ -2,11 +2,15 @@
 what the product loads: qa/answering/params/span-reader/ (or --out).
 
 Questions come from the pages of PIAF's dev half that qa.evaluation.piaf.fit_split puts in "train"; its
-"calibrate" pages score each epoch; the test half, where the test sample is drawn, is never read. Each example
-is what the product gives the reader: the question and a window of the paragraph, the sentence that holds the
-answer with a neighbour either side half the time; one question in two also gets a window of its paragraph
-that does not hold the answer, whose target is "no answer" (the first token). Seeded: rerun it to get the
-same files (on the same torch build and thread count). The adapters are saved after each epoch.
+"calibrate" pages score each epoch; the test half, where the test sample is drawn, is never read. Two stages:
+1. the answer's own windows: the question and the sentence that holds the answer, with a neighbour either
+   side half the time; one question in two also gets a sentence of its paragraph without the answer, whose
+   target is "no answer" (the first token);
+2. the retrieved windows: what the product reads, the rules' best --hard-k windows over the passages the real
+   pipeline retrieves from the PIAF index (the one eval/bench_piaf.py builds), each with the answer where it
+   holds one, else "no answer", so that margins compare across windows.
+Seeded, each stage on its own seed: rerun it to get the same files (on the same torch build and thread count);
+--init resumes at stage 2 from a saved stage 1. The adapters are saved after each epoch.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from qa.core.config import Settings
 from qa.evaluation.metrics import span_f1
@@ -113,28 +118,69 @@ def score(reader, batch_size: int, data: Sequence[Example]) -> dict[str, float]:
     return {"span_f1": sum(f1s) / max(1, len(f1s)), "answers": len(f1s), "no_answer_auc": null_margin_auc(margins, labels)}
 
 
+def hard_windows(engine: Any, questions: Sequence[PiafQuestion], vectors: Any, k: int) -> list[Example]:
+    """What the product gives the reader: the rules' best `k` windows over the retrieved passages, each with the
+    answer's offsets where it holds one of the gold answers, else as "no answer"."""
+    from tqdm import tqdm
+
+    from qa.answering.abstention import chosen_text
+    from qa.answering.evidence import pool_sentences
+    from qa.answering.reading import rules_best
+    from qa.retrieval.query import analyse
+
+    out = []
+    for q, qvec in tqdm(list(zip(questions, vectors, strict=True)), desc="retrieving", unit="q", file=sys.stderr):
+        query = analyse(q.question)
+        retrieved = engine.retrieve(query, qvec)
+        sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
+        sentences = pool_sentences(retrieved.candidates, sentence_vectors, qvec, window_vectors)
+        for choice in rules_best(query, retrieved.candidates, sentences, k) if sentences else []:
+            text = chosen_text(retrieved.candidates, choice)
+            found = [(i, i + len(a)) for a, _ in q.answers if (i := text.find(a)) >= 0]
+            out.append(Example(q.question, text, tuple(found)))
+    return out
+
+
+def piaf_engine(paragraphs: Sequence[Any], cache: Path, tag: str) -> Any:
+    """An Engine over PIAF paragraphs, indexed once in `cache` (the same index eval/bench_piaf.py keeps, in full)."""
+    from qa.engine import Engine, load_model
+    from qa.evaluation.piaf import model_tag, write_corpus
+    from qa.index.sync import sync_corpus
+
+    corpus = write_corpus(paragraphs, cache / f"piaf-corpus{tag}").parent
+    settings = Settings()
+    encoder = load_model(settings, progress=True)
+    index = cache / f"piaf-index{tag}-{model_tag(encoder.info)}"
+    settings = settings.with_overrides(index_dir=index, corpus_dir=corpus)
+    sync_corpus(corpus, index, encoder, progress=True)
+    return Engine.open(settings, encoder)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--piaf", type=Path, default=PIAF_PATH, help="PIAF SQuAD-format file [%(default)s]")
     ap.add_argument("--out", type=Path, default=None, help="where to write the reader [qa/answering/params/span-reader]")
+    ap.add_argument("--cache", type=Path, default=ROOT / "cache", help="PIAF index and question vectors [%(default)s]")
     ap.add_argument("--limit", type=int, default=0, help="only this many training and scoring questions (a smoke run)")
-    ap.add_argument("--epochs", type=int, default=2)
+    ap.add_argument("--epochs", type=int, default=2, help="epochs over the answer's own windows [%(default)s]")
+    ap.add_argument("--hard-epochs", type=int, default=1, help="then epochs over the retrieved windows [%(default)s]")
+    ap.add_argument("--hard-k", type=int, default=3, help="the rules' best windows taken per question [%(default)s]")
+    ap.add_argument("--init", type=Path, default=None, help="start from the adapters of a first stage saved there")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-4)
+    ap.add_argument("--hard-lr", type=float, default=2e-4)
     ap.add_argument("--rank", type=int, default=16, help="LoRA rank [%(default)s]")
     ap.add_argument("--max-length", type=int, default=192, help="tokens of question and window [%(default)s]")
     ap.add_argument("--seed", type=int, default=20261202)
     args = ap.parse_args(argv)
 
     import torch
-    from peft import LoraConfig, get_peft_model
-    from tqdm import tqdm
-    from transformers import AutoModelForQuestionAnswering, AutoTokenizer, get_linear_schedule_with_warmup
+    from peft import LoraConfig, PeftModel, get_peft_model
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
-    from qa.answering.span_reader import DEFAULT_DIR, SpanReader, base_folder, save_reader
+    from qa.answering.span_reader import DEFAULT_DIR, base_folder
 
     out: Path = args.out or DEFAULT_DIR
-    torch.manual_seed(args.seed)
     piaf = load_piaf(args.piaf)
     texts = {p.id: p.text for p in piaf.paragraphs}
     train_q = [q for q in piaf.questions if fit_split(q.title) == "train"]
@@ -148,58 +194,111 @@ def main(argv: list[str] | None = None) -> int:
     base = base_folder(Settings().cache_dir)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = AutoModelForQuestionAnswering.from_pretrained(base)
-    config = LoraConfig(
-        r=args.rank,
-        lora_alpha=2 * args.rank,
-        lora_dropout=0.1,
-        target_modules=["query", "key", "value", "dense"],
-        modules_to_save=["qa_outputs"],
-    )
-    model = get_peft_model(model, config)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
-    steps = args.epochs * ((len(train) + args.batch_size - 1) // args.batch_size)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
-    rng = random.Random(args.seed)
-    history = []
-    started = time.monotonic()
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        # Batches of similar length waste less padding; their order is shuffled.
-        order = sorted(range(len(train)), key=lambda i: (len(train[i].context) + len(train[i].question), rng.random()))
-        batches = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]
-        rng.shuffle(batches)
-        total = 0.0
-        bar = tqdm(batches, desc=f"epoch {epoch}/{args.epochs}", unit="batch", file=sys.stderr)
-        for n, idx in enumerate(bar, start=1):
-            enc, starts, ends = encode(tokenizer, [train[i] for i in idx], args.max_length)
-            loss = model(**enc, start_positions=starts, end_positions=ends).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
-            total += loss.item()
-            bar.set_postfix(loss=f"{total / n:.3f}")
-        model.eval()
-        meta = {
-            "seed": args.seed,
-            "epochs_done": epoch,
-            "lr": args.lr,
-            "rank": args.rank,
-            "batch_size": args.batch_size,
-            "train_questions": len(train_q),
-            "train_windows": len(train),
-            "calibration_windows": len(calib),
-        }
-        save_reader(model, tokenizer, out, args.max_length, meta)
-        with torch.no_grad():
-            figures = score(SpanReader.load(out, Settings().cache_dir), 32, calib)
-        minutes = (time.monotonic() - started) / 60
-        history.append({"epoch": epoch, "loss": total / max(1, len(batches)), **figures, "minutes": minutes})
-        print(json.dumps(history[-1]), file=sys.stderr)
-        save_reader(model, tokenizer, out, args.max_length, {**meta, "calibration": figures, "history": history})
+    fit: dict[str, Any] = {
+        "seed": args.seed,
+        "rank": args.rank,
+        "batch_size": args.batch_size,
+        "train_questions": len(train_q),
+        "calibration_windows": len(calib),
+        "history": [],
+    }
+    stage = Stage(tokenizer, calib, out, args.batch_size, args.max_length, fit)
+    if args.init is not None:
+        # The first stage as saved: its own record is kept, the second stage starts from its adapters.
+        model = PeftModel.from_pretrained(model, str(args.init), is_trainable=True)
+        first = json.loads((args.init / "reader.json").read_text(encoding="utf-8"))["fit"]
+        fit.update({k: v for k, v in first.items() if k != "calibration"})
+    else:
+        config = LoraConfig(
+            r=args.rank,
+            lora_alpha=2 * args.rank,
+            lora_dropout=0.1,
+            target_modules=["query", "key", "value", "dense"],
+            modules_to_save=["qa_outputs"],
+        )
+        model = get_peft_model(model, config)
+        torch.manual_seed(args.seed)
+        stage.run(model, "answer windows", train, args.epochs, args.lr, args.seed)
+        fit.update({"epochs": args.epochs, "lr": args.lr, "train_windows": len(train)})
+    if args.hard_epochs:
+        paragraphs = piaf.paragraphs
+        tag = ""
+        if args.limit:
+            asked = {q.paragraph_id for q in (*train_q, *calib_q)}
+            paragraphs, tag = tuple(p for p in piaf.paragraphs if p.id in asked), f"-{args.limit}"
+        engine = piaf_engine(paragraphs, args.cache, tag)
+        sys.path.insert(0, str(ROOT))
+        from train_reader import embed_cached  # type: ignore[import-not-found]
+
+        vectors = embed_cached(engine, train_q, args.cache / f"question-vectors-{engine.manifest.model.name}.npz")  # type: ignore[arg-type]
+        hard = hard_windows(engine, train_q, vectors, args.hard_k)
+        print(f"{len(hard)} retrieved windows, {sum(bool(e.answers) for e in hard)} holding the answer", file=sys.stderr)
+        # Seeded on its own, so a run resumed with --init trains the second stage as a whole run does.
+        torch.manual_seed(args.seed + 1)
+        stage.run(model, "retrieved windows", hard, args.hard_epochs, args.hard_lr, args.seed + 1)
+        fit.update({"hard_epochs": args.hard_epochs, "hard_lr": args.hard_lr, "hard_k": args.hard_k, "hard_windows": len(hard)})
+    stage.save(model)
     print(f"span reader written to {out}", file=sys.stderr)
     return 0
+
+
+@dataclass
+class Stage:
+    """Trains the model over some windows for some epochs, saving and scoring it on the calibration windows after each."""
+
+    tokenizer: Any
+    calib: Sequence[Example]
+    out: Path
+    batch_size: int
+    max_length: int
+    fit: dict[str, Any]
+
+    def save(self, model: Any) -> None:
+        from qa.answering.span_reader import save_reader
+
+        save_reader(model, self.tokenizer, self.out, self.max_length, self.fit)
+
+    def run(self, model: Any, name: str, data: Sequence[Example], epochs: int, lr: float, seed: int) -> None:
+        import torch
+        from tqdm import tqdm
+        from transformers import get_linear_schedule_with_warmup
+
+        from qa.answering.span_reader import SpanReader
+
+        optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=lr, weight_decay=0.01)
+        steps = epochs * ((len(data) + self.batch_size - 1) // self.batch_size)
+        schedule = get_linear_schedule_with_warmup(optimizer, int(0.06 * steps), steps)
+        rng = random.Random(seed)
+        started = time.monotonic()
+        for epoch in range(1, epochs + 1):
+            model.train()
+            # Batches of similar length waste less padding; their order is shuffled.
+            order = sorted(range(len(data)), key=lambda i: (len(data[i].context) + len(data[i].question), rng.random()))
+            batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+            rng.shuffle(batches)
+            total = 0.0
+            bar = tqdm(batches, desc=f"{name}, epoch {epoch}/{epochs}", unit="batch", file=sys.stderr)
+            for n, idx in enumerate(bar, start=1):
+                enc, starts, ends = encode(self.tokenizer, [data[i] for i in idx], self.max_length)
+                loss = model(**enc, start_positions=starts, end_positions=ends).loss
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad()
+                total += loss.item()
+                bar.set_postfix(loss=f"{total / n:.3f}")
+            model.eval()
+            self.save(model)
+            with torch.no_grad():
+                figures = score(SpanReader.load(self.out, Settings().cache_dir), 32, self.calib)
+            minutes = (time.monotonic() - started) / 60
+            self.fit["history"].append(
+                {"stage": name, "epoch": epoch, "loss": total / max(1, len(batches)), **figures, "minutes": minutes}
+            )
+            self.fit["calibration"] = figures
+            print(json.dumps(self.fit["history"][-1]), file=sys.stderr)
+            self.save(model)
 
 
 if __name__ == "__main__":

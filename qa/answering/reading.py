@@ -63,6 +63,14 @@ def best_short(reader: Reader, query: Query, candidates: Sequence[Candidate], ch
     return Short(choice.index, Span(offset + start, offset + end), float(scores[i]))
 
 
+def rules_best(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence], k: int) -> list[Choice]:
+    """The rules' best `k` sentences, best first, each with what completes it (what the span reader reads)."""
+    scores = sentence_scores(query, sentences)
+    # Stable, so the first is the rules' own choice (np.argmax takes the first best too).
+    order = np.argsort(-np.asarray(scores), kind="stable")[:k]
+    return [Choice(s.index, extend(query, candidates[s.index], s), s.cosine) for s in (sentences[i] for i in order)]
+
+
 def choose_by_reading(
     reader: Reader, query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]
 ) -> tuple[Choice, Short | None] | None:
@@ -72,10 +80,7 @@ def choose_by_reading(
     assert span_reader is not None
     if not sentences:
         return None
-    scores = sentence_scores(query, sentences)
-    # Stable, so the first is the rules' own choice (np.argmax takes the first best too).
-    order = np.argsort(-np.asarray(scores), kind="stable")[: span_reader.choice.k]
-    choices = [Choice(s.index, extend(query, candidates[s.index], s), s.cosine) for s in (sentences[i] for i in order)]
+    choices = rules_best(query, candidates, sentences, span_reader.choice.k)
     found = span_reader.read([query.text] * len(choices), [chosen_text(candidates, c) for c in choices])
     best = max(range(len(found)), key=lambda i: found[i].margin)
     if found[best].margin - found[0].margin < span_reader.choice.delta:
