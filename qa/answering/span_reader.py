@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -117,7 +118,10 @@ def openvino_runner(model: Any, example: dict[str, NDArray[np.int64]]) -> Runner
     import openvino as ov
     import torch
 
-    converted = ov.convert_model(model, example_input={k: torch.from_numpy(v) for k, v in example.items()})
+    with warnings.catch_warnings():
+        # Tracing warns of the Python branches it freezes: on the mask's presence and length, the same for every input.
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)  # type: ignore[attr-defined]
+        converted = ov.convert_model(model, example_input={k: torch.from_numpy(v) for k, v in example.items()})
     compiled = ov.Core().compile_model(converted, "CPU", {"INFERENCE_PRECISION_HINT": "bf16"})
     lock = threading.Lock()
 

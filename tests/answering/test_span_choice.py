@@ -104,3 +104,18 @@ def test_the_default_abstention_params_leave_the_rules_alone(margin: float, by_r
 
 def test_no_short_answer_counts_as_no_margin() -> None:
     assert reader_abstains(AbstainParams(-4.0, 5.0), None, None)[0] is True
+
+
+@given(st.integers(0, 40), st.sampled_from(["deux mois", "trente", "Kazakhstan", "mosquée"]), st.floats(-3, 12))
+def test_the_short_answer_is_exactly_its_articles_text(offset: int, word: str, margin: float) -> None:
+    margins = {w: (margin if w == word else 0.0) for w in ("deux mois", "trente", "Kazakhstan", "mosquée")}
+    # The scripted reader points at the first of its words a window holds: put the chosen one first.
+    ordered = {word: margins.pop(word), **margins}
+    query = analyse(QUESTION)
+    cands = candidates_of("mosquees", TEXT, offset=offset)
+    article = " " * offset + TEXT
+    answer = compose_answer(
+        decide(query, np.zeros(4, np.float32), cands, {}, reader=reader_with(Scripted(ordered, ChoiceParams(2, 1.0))))
+    )
+    assert answer.short is not None
+    assert article[answer.short.start : answer.short.end] == answer.short.text

@@ -1,4 +1,4 @@
-"""eval/train_span_reader.py end to end on a tiny PIAF sample: it writes adapters the product loads and reads with."""
+"""eval/train_span_reader.py end to end on a tiny PIAF sample, both stages: it writes adapters the product loads."""
 
 from __future__ import annotations
 
@@ -23,15 +23,18 @@ def test_training_runs_end_to_end_and_writes_a_loadable_reader(tmp_path: Path) -
     cmd = [
         sys.executable,
         str(ROOT / "eval" / "train_span_reader.py"),
-        *("--limit", "6", "--epochs", "1", "--batch-size", "4", "--out", str(out)),
+        *("--limit", "6", "--epochs", "1", "--batch-size", "4", "--out", str(out), "--cache", str(tmp_path / "cache")),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (out / ADAPTER_FILE).is_file()
     meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
-    assert meta["fit"]["train_questions"] == 6 and meta["fit"]["epochs_done"] == 1
-    assert 0.0 <= meta["fit"]["calibration"]["span_f1"] <= 1.0
-    assert [h["epoch"] for h in meta["fit"]["history"]] == [1]
+    fit = meta["fit"]
+    assert fit["train_questions"] == 6 and fit["epochs"] == 1 and fit["hard_epochs"] == 1
+    # Both stages ran: the answers' own windows, then those the real pipeline retrieved over a tiny index.
+    assert [h["stage"] for h in fit["history"]] == ["answer windows", "retrieved windows"]
+    assert fit["hard_windows"] >= 6
+    assert 0.0 <= fit["calibration"]["span_f1"] <= 1.0
     reader = SpanReader.load(out, Settings().cache_dir)
     text = "La ligne mesure 800 kilomètres."
     found = reader.read(["Combien de kilomètres ?"], [text])[0]
