@@ -14,8 +14,8 @@ Stage 2, the abstention: the same questions on a copy of the index without half 
 abstentions: below a margin `low` it abstains where the rules answer. It never takes one of the rules' back
 (`high` stays open): on the seed gold (in view), letting a confident span overrule them answered 5 of 12
 unanswerable questions the rules abstain on, since the rules read what the reader cannot (names the archive
-never mentions, the period asked). The `low` kept abstains on the most unanswerable questions while adding at
-most ADDED_BUDGET wrong abstentions to the rules' own. Writes eval/reports/span-reader-calibration.json, .png.
+never mentions, the period asked). The `low` kept abstains on the most unanswerable questions while adding no
+wrong abstention to the rules' own (ADDED_BUDGET: with 1 point allowed here, it added 3.7 on PIAF test). Writes eval/reports/span-reader-calibration.json, .png.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
 K_MAX = 5
 DELTAS = (0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
-ADDED_BUDGET = 0.01  # wrong abstentions the reader may add to the rules', as a share of answerable questions
+ADDED_BUDGET = 0.0  # wrong abstentions the reader may add to the rules', as a share of answerable questions
 INF = float("inf")
 
 
@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     bx.plot([rules_only["wrong"]], [rules_only["recall"]], "s", color="black", label="rules alone")
     bx.plot([abstain["wrong"]], [abstain["recall"]], "*", color="tab:red", markersize=14, label="chosen")
-    bx.axvline(rules_only["wrong"] + ADDED_BUDGET, color="grey", linestyle="--", label="rules' wrong + 1 point")
+    bx.axvline(rules_only["wrong"] + ADDED_BUDGET, color="grey", linestyle="--", label="rules' wrong + budget")
     bx.axvline(0.03, color="tab:orange", linestyle=":", label="issue #17's 3%")
     bx.set_xlim(0, 0.3)
     bx.set_xlabel("wrong abstentions (share of answerable)")
