@@ -12,10 +12,11 @@ ties (fewer readings, fewer overrulings).
 Stage 2, the abstention: the same questions on a copy of the index without half the paragraphs they ask about
 (qa.evaluation.piaf.holdout), answered by the product's own step with the chosen (k, delta). The reader adds
 abstentions: below a margin `low` it abstains where the rules answer. It never takes one of the rules' back
-(`high` stays open): on the seed gold (in view), letting a confident span overrule them answered 5 of 12
+(`high` stays open): on the seed gold (in view), letting a confident span overrule them answered 4 of the 10
 unanswerable questions the rules abstain on, since the rules read what the reader cannot (names the archive
 never mentions, the period asked). The `low` kept abstains on the most unanswerable questions while adding no
-wrong abstention to the rules' own (ADDED_BUDGET: with 1 point allowed here, it added 3.7 on PIAF test). Writes eval/reports/span-reader-calibration.json, .png.
+wrong abstention to the rules' own (ADDED_BUDGET: with 1 point allowed here, it added 3.7 on PIAF test).
+Writes eval/reports/span-reader-calibration.json and .png.
 """
 
 from __future__ import annotations
