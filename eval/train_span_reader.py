@@ -256,7 +256,7 @@ class Stage:
     def save(self, model: Any) -> None:
         from qa.answering.span_reader import save_reader
 
-        save_reader(model, self.tokenizer, self.out, self.max_length, self.fit)
+        save_reader(model, self.out, self.max_length, self.fit)
 
     def run(self, model: Any, name: str, data: Sequence[Example], epochs: int, lr: float, seed: int) -> None:
         import torch

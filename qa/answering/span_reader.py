@@ -27,7 +27,7 @@ DEFAULT_DIR = Path(__file__).resolve().parent / "params" / "span-reader"
 META_FILE = "reader.json"
 ADAPTER_FILE = "adapter_model.safetensors"
 BASE_MODEL = "multilingual-e5-small-q4"
-MAX_ANSWER_TOKENS = 30  # PIAF's answers are short: 99% of them fit in 30 tokens
+MAX_ANSWER_TOKENS = 30  # PIAF's answers are short: 98% of them fit in 30 tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,9 +52,8 @@ def base_folder(cache_dir: Path, progress: bool = False) -> Path:
     return provision_e5(cache_dir, progress)
 
 
-def save_reader(model: Any, tokenizer: Any, out: Path, max_length: int, fit: dict[str, Any]) -> None:
+def save_reader(model: Any, out: Path, max_length: int, fit: dict[str, Any]) -> None:
     """The adapters and their reader.json, written over `out` (the tokenizer is the base model's, not saved)."""
-    del tokenizer
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(str(out))
     # peft writes a README.md model card; the folder says what it is in reader.json instead.
@@ -76,7 +75,7 @@ def null_margin_auc(margins: Sequence[float], answered: Sequence[bool]) -> float
 @dataclass(frozen=True, slots=True)
 class ChoiceParams:
     """How the reader may overrule the rules' sentence: it reads their best `k`, and takes another than their first
-    when its answer's margin is at least `delta` above the first's (fitted by eval/fit_span_choice.py)."""
+    when its answer's margin is at least `delta` above the first's (fitted by eval/calibrate_span_reader.py)."""
 
     k: int = 1
     delta: float = float("inf")
