@@ -194,7 +194,9 @@ class SpanReader:
         enc = self.tokenizer(
             list(questions),
             list(texts),
-            truncation="only_second",
+            # The longer of the two is cut first: the text, as in training, unless a question (up to 2,000
+            # characters) is longer, which "only_second" refuses with an error.
+            truncation="longest_first",
             max_length=self.max_length,
             padding=True,
             return_offsets_mapping=True,

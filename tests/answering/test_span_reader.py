@@ -75,6 +75,14 @@ def test_the_question_and_an_inverted_or_overlong_span_are_never_read_as_the_ans
 
 
 @pytest.mark.model
+def test_a_question_longer_than_the_token_budget_still_gets_a_span_of_the_text(tokenizer: Any) -> None:
+    question = "Combien de kilomètres mesure la ligne ? " * 60  # 2,400 characters, far past 128 tokens
+    at = token_of(tokenizer, "Combien ?", RAIL, "800")
+    found = SpanReader(Scripted(at, at), tokenizer, 128).read([question], [RAIL])[0]
+    assert 0 <= found.start < found.end <= len(RAIL)
+
+
+@pytest.mark.model
 def test_a_batch_reads_each_text_for_its_own_question(tokenizer: Any) -> None:
     questions = ["Combien de kilomètres ?", "Combien de fidèles par mosquée ? Une question plus longue que l'autre"]
     at = token_of(tokenizer, questions[0], RAIL, "800")
