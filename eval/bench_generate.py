@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("QA_LLM", "local")
     piaf = load_piaf(args.piaf)
-    engine = piaf_engine(piaf)
+    engine = piaf_engine(piaf.paragraphs)
     generator = open_generator(engine.settings)
     if generator is None:
         print("QA_LLM is off: nothing to generate with", file=sys.stderr)

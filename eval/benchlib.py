@@ -166,16 +166,31 @@ def scale_questions(n: int) -> list[str]:
     return texts[:n]
 
 
-def piaf_engine(piaf: Any) -> Any:
-    """An Engine over the PIAF paragraphs' index that bench_piaf.py builds and keeps for the default model."""
+def piaf_engine(paragraphs: Sequence[Any], cache: Path = ROOT / "eval" / "cache", tag: str = "") -> Any:
+    """An Engine over PIAF paragraphs, indexed once in `cache` for the default model: all of them is the index
+    bench_piaf.py builds and keeps; a few, with a `tag` of their own, a smoke run's."""
     from qa.core.config import Settings
     from qa.engine import Engine, load_model
     from qa.evaluation.piaf import model_tag, write_corpus
     from qa.index.sync import sync_corpus
 
-    corpus = write_corpus(piaf.paragraphs, ROOT / "eval" / "cache" / "piaf-corpus").parent
+    corpus = write_corpus(paragraphs, cache / f"piaf-corpus{tag}").parent
     encoder = load_model(Settings(), progress=True)
-    index = ROOT / "eval" / "cache" / f"piaf-index-{model_tag(encoder.info)}"
+    index = cache / f"piaf-index{tag}-{model_tag(encoder.info)}"
     settings = Settings().with_overrides(index_dir=index, corpus_dir=corpus)
     sync_corpus(corpus, index, encoder, progress=True)
     return Engine.open(settings, encoder)
+
+
+def reader_windows(engine: Any, question: str, qvec: NDArray[np.float32], k: int) -> list[str]:
+    """The texts the span reader reads for a question: the rules' best `k` sentences over the retrieved passages,
+    each with what completes it, as the answer step takes them."""
+    from qa.answering.abstention import chosen_text
+    from qa.answering.evidence import pool_sentences, rules_best
+    from qa.retrieval.query import analyse
+
+    query = analyse(question)
+    retrieved = engine.retrieve(query, qvec)
+    sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
+    sentences = pool_sentences(retrieved.candidates, sentence_vectors, qvec, window_vectors)
+    return [chosen_text(retrieved.candidates, c) for c in rules_best(query, retrieved.candidates, sentences, k)]

@@ -29,9 +29,6 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.abstention import chosen_text
-from qa.answering.evidence import pool_sentences
-from qa.answering.reading import rules_best
 from qa.answering.span_reader import DEFAULT_DIR, META_FILE, AbstainParams, ChoiceParams, span_reader_for
 from qa.core.config import Settings
 from qa.evaluation.metrics import answer_matches, span_f1
@@ -48,20 +45,16 @@ INF = float("inf")
 
 def readings(engine: Any, questions: list[Any], vectors: np.ndarray) -> list[dict[str, Any]]:
     """Per question: whether each of the rules' best K_MAX windows holds the answer, its margin, its short F1."""
+    from benchlib import reader_windows  # type: ignore[import-not-found]
     from tqdm import tqdm
 
     reader = span_reader_for(Settings().cache_dir)
     assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
     rows = []
     for q, qvec in tqdm(list(zip(questions, vectors, strict=True)), desc="reading", unit="q", file=sys.stderr):
-        query = analyse(q.question)
-        retrieved = engine.retrieve(query, qvec)
-        sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
-        candidates = retrieved.candidates
-        sentences = pool_sentences(candidates, sentence_vectors, qvec, window_vectors)
-        if not sentences:
+        texts = reader_windows(engine, q.question, qvec, K_MAX)
+        if not texts:
             continue
-        texts = [chosen_text(candidates, c) for c in rules_best(query, candidates, sentences, K_MAX)]
         found = reader.read([q.question] * len(texts), texts)
         rows.append(
             {
@@ -109,9 +102,9 @@ def verdicts(engine: Any, questions: list[Any], vectors: np.ndarray) -> list[dic
     for q, qvec in tqdm(list(zip(questions, vectors, strict=True)), desc="abstaining", unit="q", file=sys.stderr):
         query = analyse(q.question)
         decision = engine.decide(query, qvec, engine.retrieve(query, qvec))
-        by_rules = decision.abstain and not (decision.reason or "").startswith("the reader finds no answer")
         margin = decision.short.score if decision.short is not None else -INF
-        rows.append({"id": q.id, "answerable": q.answerable, "rules": by_rules, "margin": margin})
+        # The reader's own abstention is off here (the default AbstainParams): what abstains is the rules.
+        rows.append({"id": q.id, "answerable": q.answerable, "rules": decision.abstain, "margin": margin})
     return rows
 
 
@@ -146,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.limit:
         calib = calib[: args.limit]
     questions = with_english([to_gold(q) for q in calib], load_translations(EN_PATH))
-    engine = piaf_engine(piaf)
+    engine = piaf_engine(piaf.paragraphs)
     vectors = embed_cached(engine, questions, CACHE / f"question-vectors-{engine.manifest.model.name}.npz")
     rows = readings(engine, questions, vectors)
     table = grid(rows)

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         pairs = english_questions(piaf, load_translations(), split="test")
         questions = {q.id: q for pair in pairs for q in pair}
         questions.update({q.id: to_gold(q) for q in sample_questions(piaf, "test") if q.id not in questions})
-        engine = piaf_engine(piaf)
+        engine = piaf_engine(piaf.paragraphs)
     missing = [i for i in ids if i not in questions]
     if missing:
         print(f"{len(missing)} of the report's questions are not in the source, {missing[0]} first", file=sys.stderr)

@@ -121,39 +121,15 @@ def score(reader, batch_size: int, data: Sequence[Example]) -> dict[str, float]:
 def hard_windows(engine: Any, questions: Sequence[PiafQuestion], vectors: Any, k: int) -> list[Example]:
     """What the product gives the reader: the rules' best `k` windows over the retrieved passages, each with the
     answer's offsets where it holds one of the gold answers, else as "no answer"."""
+    from benchlib import reader_windows  # type: ignore[import-not-found]
     from tqdm import tqdm
-
-    from qa.answering.abstention import chosen_text
-    from qa.answering.evidence import pool_sentences
-    from qa.answering.reading import rules_best
-    from qa.retrieval.query import analyse
 
     out = []
     for q, qvec in tqdm(list(zip(questions, vectors, strict=True)), desc="retrieving", unit="q", file=sys.stderr):
-        query = analyse(q.question)
-        retrieved = engine.retrieve(query, qvec)
-        sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
-        sentences = pool_sentences(retrieved.candidates, sentence_vectors, qvec, window_vectors)
-        for choice in rules_best(query, retrieved.candidates, sentences, k) if sentences else []:
-            text = chosen_text(retrieved.candidates, choice)
+        for text in reader_windows(engine, q.question, qvec, k):
             found = [(i, i + len(a)) for a, _ in q.answers if (i := text.find(a)) >= 0]
             out.append(Example(q.question, text, tuple(found)))
     return out
-
-
-def piaf_engine(paragraphs: Sequence[Any], cache: Path, tag: str) -> Any:
-    """An Engine over PIAF paragraphs, indexed once in `cache` (the same index eval/bench_piaf.py keeps, in full)."""
-    from qa.engine import Engine, load_model
-    from qa.evaluation.piaf import model_tag, write_corpus
-    from qa.index.sync import sync_corpus
-
-    corpus = write_corpus(paragraphs, cache / f"piaf-corpus{tag}").parent
-    settings = Settings()
-    encoder = load_model(settings, progress=True)
-    index = cache / f"piaf-index{tag}-{model_tag(encoder.info)}"
-    settings = settings.with_overrides(index_dir=index, corpus_dir=corpus)
-    sync_corpus(corpus, index, encoder, progress=True)
-    return Engine.open(settings, encoder)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -226,10 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.limit:
             asked = {q.paragraph_id for q in (*train_q, *calib_q)}
             paragraphs, tag = tuple(p for p in piaf.paragraphs if p.id in asked), f"-{args.limit}"
-        engine = piaf_engine(paragraphs, args.cache, tag)
         sys.path.insert(0, str(ROOT))
+        from benchlib import piaf_engine  # type: ignore[import-not-found]
         from train_reader import embed_cached  # type: ignore[import-not-found]
 
+        engine = piaf_engine(paragraphs, args.cache, tag)
         vectors = embed_cached(engine, train_q, args.cache / f"question-vectors-{engine.manifest.model.name}.npz")  # type: ignore[arg-type]
         hard = hard_windows(engine, train_q, vectors, args.hard_k)
         print(f"{len(hard)} retrieved windows, {sum(bool(e.answers) for e in hard)} holding the answer", file=sys.stderr)

@@ -161,12 +161,17 @@ def choose_sentence(
     return choose_among(query, candidates, pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {}))
 
 
+def rules_best(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence], k: int) -> list[Choice]:
+    """The rules' best `k` sentences among the pool's, best first, each with what completes it."""
+    # Stable, so ties keep the pool's order and the first is np.argmax's.
+    order = np.argsort(-np.asarray(sentence_scores(query, sentences)), kind="stable")[:k]
+    return [Choice(s.index, extend(query, candidates[s.index], s), s.cosine) for s in (sentences[i] for i in order)]
+
+
 def choose_among(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]) -> Choice | None:
     """The rules' choice among the pool's sentences (None when there are none), with what completes it."""
-    if not sentences:
-        return None
-    best = sentences[int(np.argmax(sentence_scores(query, sentences)))]
-    return Choice(best.index, extend(query, candidates[best.index], best), best.cosine)
+    best = rules_best(query, candidates, sentences, 1)
+    return best[0] if best else None
 
 
 def extend(query: Query, cand: Candidate, best: Sentence) -> Span:

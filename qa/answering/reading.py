@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
-from qa.answering.evidence import Choice, Sentence, choose_among, extend, sentence_scores
+from qa.answering.evidence import Choice, Sentence, choose_among, extend, rules_best
 from qa.answering.features import SentenceTable, sentence_table
 from qa.answering.reader import QUESTION_FEATURES, Reader
-from qa.answering.span_reader import AbstainParams
+from qa.answering.span_reader import AbstainParams, Found
 from qa.answering.spans import span_table
 from qa.core.types import Span
 from qa.retrieval.candidates import Candidate
@@ -47,28 +47,25 @@ class Reading:
 def best_short(reader: Reader, query: Query, candidates: Sequence[Candidate], choice: Choice) -> Short | None:
     """The words of the chosen span most likely to be the answer itself."""
     text = chosen_text(candidates, choice)
-    # The chosen span's offsets are the article's: so are the short answer's.
-    offset = choice.span.start
     if reader.span_reader is not None:
-        found = reader.span_reader.read([query.text], [text])[0]
-        if found.end <= found.start:
-            return None
-        return Short(choice.index, Span(offset + found.start, offset + found.end), found.margin)
+        return short_found(choice, reader.span_reader.read([query.text], [text])[0])
     table = span_table(query, text)
     if not table.spans:
         return None
     scores = reader.span_scores(table.rows)
     i = int(np.argmax(scores))
     start, end = table.spans[i]
+    # The chosen span's offsets are the article's: so are the short answer's.
+    offset = choice.span.start
     return Short(choice.index, Span(offset + start, offset + end), float(scores[i]))
 
 
-def rules_best(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence], k: int) -> list[Choice]:
-    """The rules' best `k` sentences, best first, each with what completes it (what the span reader reads)."""
-    scores = sentence_scores(query, sentences)
-    # Stable, so the first is the rules' own choice (np.argmax takes the first best too).
-    order = np.argsort(-np.asarray(scores), kind="stable")[:k]
-    return [Choice(s.index, extend(query, candidates[s.index], s), s.cosine) for s in (sentences[i] for i in order)]
+def short_found(choice: Choice, found: Found) -> Short | None:
+    """The span reader's answer in the chosen span as a short answer, in the article's offsets (None if empty)."""
+    if found.end <= found.start:
+        return None
+    offset = choice.span.start
+    return Short(choice.index, Span(offset + found.start, offset + found.end), found.margin)
 
 
 def choose_by_reading(
@@ -85,11 +82,7 @@ def choose_by_reading(
     best = max(range(len(found)), key=lambda i: found[i].margin)
     if found[best].margin - found[0].margin < span_reader.choice.delta:
         best = 0
-    choice, span = choices[best], found[best]
-    if span.end <= span.start:
-        return choice, None
-    offset = choice.span.start
-    return choice, Short(choice.index, Span(offset + span.start, offset + span.end), span.margin)
+    return choices[best], short_found(choices[best], found[best])
 
 
 def reader_abstains(params: AbstainParams, rules_reason: str | None, short: Short | None) -> tuple[bool, str | None]:
