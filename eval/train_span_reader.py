@@ -76,15 +76,9 @@ def encode(tokenizer, batch: Sequence[Example], max_length: int):  # type: ignor
     """Token ids and the start/end token of each answer (0, 0: no answer, or one cut off by the length)."""
     import torch
 
-    enc = tokenizer(
-        [e.question for e in batch],
-        [e.context for e in batch],
-        truncation="only_second",
-        max_length=max_length,
-        padding=True,
-        return_offsets_mapping=True,
-        return_tensors="pt",
-    )
+    from qa.answering.span_reader import tokenize
+
+    enc = tokenize(tokenizer, [e.question for e in batch], [e.context for e in batch], max_length, tensors="pt")
     starts, ends = [], []
     for b, e in enumerate(batch):
         seq = enc.sequence_ids(b)
@@ -104,7 +98,7 @@ def encode(tokenizer, batch: Sequence[Example], max_length: int):  # type: ignor
 
 
 def score(reader, batch_size: int, data: Sequence[Example]) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Span F1 on the answering windows, and how often a window without the answer is read as none."""
+    """Span F1 on the answering windows, and how well the margin tells them from the others (AUC)."""
     from qa.answering.span_reader import null_margin_auc
 
     f1s, margins, labels = [], [], []

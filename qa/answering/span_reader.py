@@ -94,6 +94,21 @@ class AbstainParams:
         return margin < self.low or (by_rules and margin < self.high)
 
 
+def tokenize(tokenizer: Any, questions: Sequence[str], texts: Sequence[str], max_length: int, tensors: str = "np") -> Any:
+    """Question and text pairs as the reader reads them, in training and in use alike, with character offsets."""
+    return tokenizer(
+        list(questions),
+        list(texts),
+        # The longer of the two is cut first: the text, unless a question (up to 2,000 characters) is longer,
+        # which "only_second" refuses with an error.
+        truncation="longest_first",
+        max_length=max_length,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors=tensors,
+    )
+
+
 Logits = tuple["NDArray[np.float32]", "NDArray[np.float32]"]
 Runner = Callable[[dict[str, "NDArray[np.int64]"]], Logits]  # token arrays in, start and end logits out
 
@@ -191,17 +206,7 @@ class SpanReader:
         """The best span of each text for its question (an empty span at 0 when no word of the text fits)."""
         if not texts:
             return []
-        enc = self.tokenizer(
-            list(questions),
-            list(texts),
-            # The longer of the two is cut first: the text, as in training, unless a question (up to 2,000
-            # characters) is longer, which "only_second" refuses with an error.
-            truncation="longest_first",
-            max_length=self.max_length,
-            padding=True,
-            return_offsets_mapping=True,
-            return_tensors="np",
-        )
+        enc = tokenize(self.tokenizer, questions, texts, self.max_length)
         offsets = enc.pop("offset_mapping")
         starts, ends = self.run({k: np.asarray(v, dtype=np.int64) for k, v in enc.items()})
         n_tokens = starts.shape[1]
