@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answering.abstention import UNCALIBRATED, Archive, Bars, Signals, abstention_rule, abstention_signals, chosen_text
+from qa.answering.answerable import answerable_features
 from qa.answering.evidence import Choice, Sentence, choose_among, choose_sentence, pool_sentences
 from qa.answering.reader import Reader
 from qa.answering.reading import (
@@ -17,6 +18,7 @@ from qa.answering.reading import (
     abstention_reason,
     best_short,
     choose_by_reading,
+    fitted_abstains,
     read,
     reader_abstains,
     rules_reason,
@@ -41,6 +43,7 @@ class Decision:
     short: Short | None = None
     reason: str | None = None  # why it abstains, in words
     reading: Reading | None = None  # what the fitted reader read, when there is one
+    features: tuple[float, ...] | None = None  # what the span reader's abstention reads (ANSWERABLE_FEATURES)
 
 
 # Why an abstention that no model weighed was made.
@@ -87,21 +90,16 @@ def _fitted(
     short answer by the span model, the abstention by the fitted model, the rules, or either."""
     policy = reader.policy
     if policy.sentence == "rules" and policy.abstention == "rules":
-        # Only the span model is fitted here: nothing the other models would read is computed.
         if reader.span_reader is not None:
-            read_choice = choose_by_reading(reader, query, candidates, sentences)
-            choice, short = read_choice if read_choice is not None else (None, None)
-        else:
-            choice = choose_among(query, candidates, sentences)
-            short = best_short(reader, query, candidates, choice) if choice is not None else None
+            return _read(reader, query, candidates, sentences, bars, archive)
+        # Only the span model is fitted here: nothing the other models would read is computed.
+        choice = choose_among(query, candidates, sentences)
+        short = best_short(reader, query, candidates, choice) if choice is not None else None
         if choice is None:
             return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
         signals = abstention_signals(query, candidates, choice, archive)
         rule = abstention_rule(signals, bars)
         reason = rules_reason(rule, signals) if rule else None
-        if reader.span_reader is not None:
-            abstain, reason = reader_abstains(reader.span_reader.abstention, reason, short)
-            return Decision(query, candidates, choice, signals, abstain, short, reason)
         return Decision(query, candidates, choice, signals, rule is not None, short, reason)
     reading = read(reader, query, candidates, sentences, archive, by_rules=policy.sentence == "rules")
     if reading is None:
@@ -111,6 +109,34 @@ def _fitted(
     reason = abstention_reason(reader, reading) if by_model else rules_reason(rule, reading.signals) if rule else None
     abstain = by_model or rule is not None
     return Decision(query, candidates, reading.choice, reading.signals, abstain, reading.short, reason, reading)
+
+
+def _read(
+    reader: Reader,
+    query: Query,
+    candidates: Sequence[Candidate],
+    sentences: Sequence[Sentence],
+    bars: Bars,
+    archive: Archive | None,
+) -> Decision:
+    """The answer step with the span reader: the sentence it settles on among the rules' best, then the abstention
+    by its calibrated probability when one was fitted, else by the rules with the reader's margin."""
+    span_reader = reader.span_reader
+    assert span_reader is not None
+    read_choice = choose_by_reading(reader, query, candidates, sentences)
+    if read_choice is None:
+        return Decision(query, candidates, None, None, True, reason=NOTHING_FOUND)
+    choice, short = read_choice.choice, read_choice.short
+    signals = abstention_signals(query, candidates, choice, archive)
+    x = answerable_features(
+        query, candidates, read_choice.margins, read_choice.picked, short.span if short else None, signals, choice.index
+    )
+    if span_reader.answerable is not None:
+        abstain, reason = fitted_abstains(span_reader.answerable, x, signals)
+    else:
+        rule = abstention_rule(signals, bars)
+        abstain, reason = reader_abstains(span_reader.abstention, rules_reason(rule, signals) if rule else None, short)
+    return Decision(query, candidates, choice, signals, abstain, short, reason, features=x)
 
 
 def compose_answer(decision: Decision) -> Answer:

@@ -64,16 +64,17 @@ class Scorer(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Abstention:
-    """A model of "the passages answer" over QUESTION_FEATURES (LightGBM, binary), its threshold, and the
-    signals that settle an abstention alone."""
+    """A model of "the passages answer" over named question features (LightGBM, binary), its threshold, and
+    the signals that settle an abstention alone."""
 
     model: Scorer
     threshold: float  # abstain below this probability
     vetoes: tuple[str, ...] = ()  # any of these features above 0: abstain, chosen on the training questions
+    features: tuple[str, ...] = QUESTION_FEATURES  # what each row holds, in order
 
     def vetoed(self, x: Sequence[float]) -> str | None:
         """The first veto the question's features raise, or None."""
-        return next((name for name in self.vetoes if x[QUESTION_FEATURES.index(name)] > 0), None)
+        return next((name for name in self.vetoes if x[self.features.index(name)] > 0), None)
 
     def probability(self, x: Sequence[float]) -> float:
         return float(np.asarray(self.model.predict(np.asarray([x], dtype=np.float32), num_threads=1))[0])
@@ -81,19 +82,20 @@ class Abstention:
     def contributions(self, x: Sequence[float]) -> list[float]:
         """Each feature's share of the log-odds for this question (the model's SHAP values)."""
         raw = np.asarray(self.model.predict(np.asarray([x], dtype=np.float32), pred_contrib=True, num_threads=1))[0]
-        return [float(v) for v in raw[: len(QUESTION_FEATURES)]]
+        return [float(v) for v in raw[: len(self.features)]]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(QUESTION_FEATURES), "threshold": self.threshold, "vetoes": list(self.vetoes)}
+        return {"features": list(self.features), "threshold": self.threshold, "vetoes": list(self.vetoes)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], model: Scorer) -> Abstention:
-        if list(d["features"]) != list(QUESTION_FEATURES):
-            raise ValueError("the abstention was fitted on other question features: refit it (eval/train_reader.py)")
-        unknown = sorted(set(d.get("vetoes", ())) - set(QUESTION_FEATURES))
+    def from_dict(cls, d: Mapping[str, Any], model: Scorer, features: Sequence[str] = QUESTION_FEATURES) -> Abstention:
+        """The abstention saved as `d`; ValueError unless it was fitted on `features`, the ones this code computes."""
+        if list(d["features"]) != list(features):
+            raise ValueError("the abstention was fitted on other question features: refit it")
+        unknown = sorted(set(d.get("vetoes", ())) - set(features))
         if unknown:
             raise ValueError(f"the abstention names vetoes this code does not compute: {unknown}")
-        return cls(model, float(d["threshold"]), tuple(d.get("vetoes", ())))
+        return cls(model, float(d["threshold"]), tuple(d.get("vetoes", ())), tuple(features))
 
 
 @dataclass(frozen=True, slots=True)

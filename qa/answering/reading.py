@@ -11,7 +11,7 @@ import numpy as np
 from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
 from qa.answering.evidence import Choice, Sentence, choose_among, extend, rules_best
 from qa.answering.features import SentenceTable, sentence_table
-from qa.answering.reader import QUESTION_FEATURES, Reader
+from qa.answering.reader import QUESTION_FEATURES, Abstention, Reader
 from qa.answering.span_reader import AbstainParams, Found
 from qa.answering.spans import span_table
 from qa.core.types import Span
@@ -68,9 +68,20 @@ def short_found(choice: Choice, found: Found) -> Short | None:
     return Short(choice.index, Span(offset + found.start, offset + found.end), found.margin)
 
 
+@dataclass(frozen=True, slots=True)
+class ReadChoice:
+    """The sentence the span reader settled on among the rules' best, its short answer, and every margin it read
+    (the rules' order: the first is the rules' first)."""
+
+    choice: Choice
+    short: Short | None
+    margins: tuple[float, ...]
+    picked: int
+
+
 def choose_by_reading(
     reader: Reader, query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]
-) -> tuple[Choice, Short | None] | None:
+) -> ReadChoice | None:
     """The rules' best `k` sentences read by the span reader (its `choice` parameters): the rules' first stands
     unless another's answer outscores it by `delta`; with its short answer. None when there are no sentences."""
     span_reader = reader.span_reader
@@ -82,7 +93,8 @@ def choose_by_reading(
     best = max(range(len(found)), key=lambda i: found[i].margin)
     if found[best].margin - found[0].margin < span_reader.choice.delta:
         best = 0
-    return choices[best], short_found(choices[best], found[best])
+    margins = tuple(f.margin for f in found)
+    return ReadChoice(choices[best], short_found(choices[best], found[best]), margins, best)
 
 
 def reader_abstains(params: AbstainParams, rules_reason: str | None, short: Short | None) -> tuple[bool, str | None]:
@@ -92,7 +104,32 @@ def reader_abstains(params: AbstainParams, rules_reason: str | None, short: Shor
         return False, None
     if rules_reason is not None:
         return True, rules_reason
-    return True, f"the reader finds no answer in the passages (its best scores {margin:.1f}, below {params.low:.1f})"
+    return True, _unread(margin, f"below {params.low:.1f}")
+
+
+def _unread(margin: float, bar: str) -> str:
+    return f"the reader finds no answer in the passages (its best scores {margin:.1f}, {bar})"
+
+
+# The features that are the span reader's own judgement: when one of them weighs most, the reader is the reason.
+READER_SIGNALS = ("margin", "first_margin", "best_margin", "runner_margin", "short_chars")
+
+
+def fitted_abstains(model: Abstention, x: Sequence[float], signals: Signals) -> tuple[bool, str | None]:
+    """Whether the calibrated probability (or a veto) abstains on features `x` (ANSWERABLE_FEATURES), and why:
+    the veto, or the signal that weighs most against an answer."""
+    veto = model.vetoed(x)
+    if veto is not None:
+        return True, rules_reason(veto, signals)
+    p = model.probability(x)
+    if p >= model.threshold:
+        return False, None
+    contributions = dict(zip(model.features, model.contributions(x), strict=True))
+    worst = min(contributions, key=lambda k: contributions[k])
+    closeness = f"probability of an answer {p:.2f}, below {model.threshold:.2f}"
+    if worst in READER_SIGNALS:
+        return True, _unread(x[model.features.index("margin")], closeness)
+    return True, _reason(worst, signals, closeness)
 
 
 def question_features(

@@ -16,12 +16,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qa.core.errors import ModelError
+
+if TYPE_CHECKING:
+    from qa.answering.reader import Abstention
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "params" / "span-reader"
 META_FILE = "reader.json"
@@ -158,6 +161,7 @@ class SpanReader:
         max_answer_tokens: int = MAX_ANSWER_TOKENS,
         choice: ChoiceParams | None = None,
         abstention: AbstainParams | None = None,
+        answerable: Abstention | None = None,
     ) -> None:
         self.run = run
         self.tokenizer = tokenizer
@@ -165,6 +169,8 @@ class SpanReader:
         self.max_answer_tokens = max_answer_tokens
         self.choice = choice or ChoiceParams()
         self.abstention = abstention or AbstainParams()
+        # When fitted, the calibrated probability that the passages answer decides instead of `abstention`.
+        self.answerable = answerable
 
     @classmethod
     def load(cls, folder: Path, cache_dir: Path, progress: bool = False, runtime: str = "openvino") -> SpanReader:
@@ -173,9 +179,12 @@ class SpanReader:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
+        from qa.answering.answerable import load_answerable
+
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         if meta.get("base_model") != BASE_MODEL:
             raise ValueError(f"the span reader in {folder} was fitted on {meta.get('base_model')!r}, not {BASE_MODEL}")
+        answerable = load_answerable(folder, meta)
         base = base_folder(cache_dir, progress)
         tokenizer = AutoTokenizer.from_pretrained(base)
         verbosity = hf_logging.get_verbosity()
@@ -200,6 +209,7 @@ class SpanReader:
             int(meta.get("max_answer_tokens", MAX_ANSWER_TOKENS)),
             ChoiceParams(int(choice["k"]), float(choice["delta"])) if choice else None,
             AbstainParams(float(abstention["low"]), float(abstention["high"])) if abstention else None,
+            answerable,
         )
 
     def read(self, questions: Sequence[str], texts: Sequence[str]) -> list[Found]:

@@ -200,13 +200,15 @@ def question_rows(
     return rows
 
 
-def choose_vetoes(x: NDArray[np.float32], y: NDArray[np.bool_]) -> tuple[list[str], dict[str, dict[str, float]]]:
+def choose_vetoes(
+    x: NDArray[np.float32], y: NDArray[np.bool_], names: Sequence[str] = QUESTION_FEATURES
+) -> tuple[list[str], dict[str, dict[str, float]]]:
     """The signals that settle an abstention alone: those seen on at least VETO_SUPPORT training questions of
     which at most VETO_SHARE were answerable; plus the well-known name absent in both its forms, too rare in
     PIAF to measure, kept as the rule that always held on the gold questions. Returns them and what was measured."""
     chosen, measured = [], {}
     for name in VETO_CANDIDATES:
-        on = x[:, QUESTION_FEATURES.index(name)] > 0
+        on = x[:, list(names).index(name)] > 0
         share = float(y[on].mean()) if on.any() else 1.0
         measured[name] = {"questions": int(on.sum()), "answerable_share": round(share, 4)}
         if name in ALWAYS_VETO or (on.sum() >= VETO_SUPPORT and share <= VETO_SHARE):
@@ -215,17 +217,22 @@ def choose_vetoes(x: NDArray[np.float32], y: NDArray[np.bool_]) -> tuple[list[st
 
 
 def fit_abstention(
-    x: NDArray[np.float32], y: NDArray[np.bool_], cx: NDArray[np.float32], cy: NDArray[np.bool_], budget: float = BUDGET
+    x: NDArray[np.float32],
+    y: NDArray[np.bool_],
+    cx: NDArray[np.float32],
+    cy: NDArray[np.bool_],
+    budget: float = BUDGET,
+    names: Sequence[str] = QUESTION_FEATURES,
 ) -> tuple[Abstention, dict[str, Any]]:
     """The vetoes and a LightGBM model of "answerable" on the training rows (x, y), stopped early on the
     calibration rows (cx, cy), where the threshold is chosen too, vetoes included in the budget of wrong
     abstentions. LightGBM, not a logistic regression: it learns that a missing name weighs only when the
     sentence is far (the old rules' bar), which a sum of weights cannot (calibration recall 0.466 against 0.419)."""
-    vetoes, measured = choose_vetoes(x, y)
-    free, cfree = ~_vetoed(x, vetoes), ~_vetoed(cx, vetoes)
+    vetoes, measured = choose_vetoes(x, y, names)
+    free, cfree = ~_vetoed(x, vetoes, names), ~_vetoed(cx, vetoes, names)
     params = {**LGB_PARAMS, "objective": "binary", "num_leaves": 4, "min_data_in_leaf": 30}
     train = (x[free], y[free].astype(np.float32), None)
-    model = _boost(params, list(QUESTION_FEATURES), train, (cx[cfree], cy[cfree].astype(np.float32), None))
+    model = _boost(params, list(names), train, (cx[cfree], cy[cfree].astype(np.float32), None))
     probs = np.asarray(model.predict(cx), dtype=np.float64) if len(cx) else np.zeros(0)
     probs[~cfree] = -1.0  # abstained on whatever the threshold
     threshold, recall, wrong = choose_threshold(probs, cy, budget)
@@ -236,13 +243,13 @@ def fit_abstention(
         "vetoes": vetoes,
         "veto_candidates_on_training": measured,
     }
-    return Abstention(model, threshold, tuple(vetoes)), report
+    return Abstention(model, threshold, tuple(vetoes), tuple(names)), report
 
 
-def _vetoed(x: NDArray[np.float32], vetoes: Sequence[str]) -> NDArray[np.bool_]:
+def _vetoed(x: NDArray[np.float32], vetoes: Sequence[str], names: Sequence[str]) -> NDArray[np.bool_]:
     out = np.zeros(len(x), dtype=bool)
     for name in vetoes:
-        out |= x[:, QUESTION_FEATURES.index(name)] > 0
+        out |= x[:, list(names).index(name)] > 0
     return out
 
 

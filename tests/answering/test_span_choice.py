@@ -28,9 +28,12 @@ QUESTION = "Combien de fidèles sont admis dans chaque mosquée au Kazakhstan ?"
 class Scripted:
     """A span reader whose margin for each window is set by a word the window holds; it points at that word."""
 
-    def __init__(self, margins: dict[str, float], choice: ChoiceParams, abstention: AbstainParams | None = None) -> None:
+    def __init__(
+        self, margins: dict[str, float], choice: ChoiceParams, abstention: AbstainParams | None = None, answerable: Any = None
+    ) -> None:
         self.margins, self.choice = margins, choice
         self.abstention = abstention or AbstainParams()
+        self.answerable = answerable
         self.read_texts: list[str] = []
 
     def read(self, questions: Sequence[str], texts: Sequence[str]) -> list[Found]:

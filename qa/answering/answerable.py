@@ -1,0 +1,107 @@
+"""Whether the passages answer, as a calibrated probability over the span reader's margins and the rules' signals.
+
+The model is LightGBM's, fitted by eval/fit_answerable.py on PIAF questions made unanswerable for real, and
+kept beside the span reader's adapters: `answerable.txt` (the booster) and the `answerable` entry of its
+reader.json (the features in order, the threshold chosen for a budget of wrong abstentions, the vetoes).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from qa.answering.abstention import Signals
+from qa.answering.reader import Abstention
+from qa.core.types import Span
+from qa.retrieval.candidates import Candidate
+from qa.retrieval.query import Query
+
+ANSWERABLE_MODEL = "answerable.txt"
+META_KEY = "answerable"
+
+ANSWERABLE_FEATURES = (
+    "margin",  # the span reader's margin over "no answer" in the chosen sentence
+    "first_margin",  # ... in the rules' first sentence
+    "best_margin",  # the best among the sentences it read
+    "runner_margin",  # the second best (the first's when it read one)
+    "short_chars",  # length of the short answer
+    "top_cosine",  # the best passage's cosine to the question
+    "sentence_cosine",  # the chosen sentence's
+    "top_score",  # the first passage's fused score
+    "chosen_rank",  # the passage the chosen sentence is in
+    "missing_names",  # names of the question the passages never mention
+    "unheard_names",  # ... nor the whole archive
+    "known_missing",  # a well-known name (whose French form we know) the passages never mention
+    "absent_share",  # weight of the question's words the archive never uses
+    "missing_dates",  # it names a period the passages never mention
+    "off_period",  # the answering passage is about another period
+    "no_quantity",  # a "how many" answered by no quantity
+    "english",
+    "question_terms",
+    "asks_number",
+    "asks_date",
+    "asks_name",
+)
+# What the margins read when the reader found no span at all: far below any margin it gives.
+NO_SPAN = -30.0
+
+
+def answerable_features(
+    query: Query,
+    candidates: Sequence[Candidate],
+    margins: Sequence[float],
+    picked: int,
+    short: Span | None,
+    signals: Signals,
+    chosen_rank: int,
+) -> tuple[float, ...]:
+    """What the fitted abstention reads of one question, in ANSWERABLE_FEATURES order: the reader's `margins`
+    over the rules' best sentences (first is the rules' first), the one `picked`, its short answer's span."""
+    read = sorted((max(m, NO_SPAN) for m in margins), reverse=True) or [NO_SPAN]
+    values = (
+        max(margins[picked], NO_SPAN) if margins else NO_SPAN,
+        max(margins[0], NO_SPAN) if margins else NO_SPAN,
+        read[0],
+        read[1] if len(read) > 1 else read[0],
+        (short.end - short.start) if short is not None else 0,
+        signals.top_cosine,
+        signals.sentence_cosine,
+        candidates[0].score if candidates else 0.0,
+        chosen_rank,
+        len(signals.missing_names),
+        len(signals.unheard_names),
+        signals.known_missing,
+        signals.absent_share,
+        signals.missing_dates,
+        signals.off_period,
+        signals.no_quantity,
+        query.language == "en",
+        len(query.terms),
+        query.answer_type == "number",
+        query.answer_type == "date",
+        query.answer_type == "name",
+    )
+    assert len(values) == len(ANSWERABLE_FEATURES)
+    return tuple(float(v) for v in values)
+
+
+def load_answerable(folder: Path, meta: dict[str, object]) -> Abstention | None:
+    """The fitted abstention kept in the span reader's folder (None when none was fitted); ValueError naming
+    what does not fit this code."""
+    entry = meta.get(META_KEY)
+    if not isinstance(entry, dict) or not (folder / ANSWERABLE_MODEL).is_file():
+        return None
+    import lightgbm
+
+    model = lightgbm.Booster(model_file=str(folder / ANSWERABLE_MODEL))
+    return Abstention.from_dict(entry, model, ANSWERABLE_FEATURES)
+
+
+def save_answerable(folder: Path, abstention: Abstention, fit: dict[str, object]) -> None:
+    """The fitted abstention written beside the span reader: its booster, and its entry in reader.json."""
+    abstention.model.save_model(str(folder / ANSWERABLE_MODEL))  # type: ignore[attr-defined]
+    meta_path = folder / "reader.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta[META_KEY] = {**abstention.to_dict(), "fit": fit}
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
