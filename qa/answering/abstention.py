@@ -87,6 +87,42 @@ class Signals:
         return any(is_known_name(unit) for unit in self.missing_names)
 
 
+# What every fitted abstention reads of the rules' signals and of the question, in this order.
+SIGNAL_FEATURES = (
+    "missing_names",  # names of the question the passages never mention
+    "unheard_names",  # ... nor the whole archive
+    "known_missing",  # a well-known name (whose French form we know) the passages never mention
+    "absent_share",  # weight of the question's words the archive never uses
+    "missing_dates",  # it names a period the passages never mention
+    "off_period",  # the answering passage is about another period
+    "no_quantity",  # a "how many" answered by no quantity
+    "english",
+    "question_terms",
+    "asks_number",
+    "asks_date",
+    "asks_name",
+)
+
+
+def signal_values(query: Query, s: Signals) -> tuple[float, ...]:
+    """The rules' signals and the question's kind, in SIGNAL_FEATURES order."""
+    values = (
+        len(s.missing_names),
+        len(s.unheard_names),
+        s.known_missing,
+        s.absent_share,
+        s.missing_dates,
+        s.off_period,
+        s.no_quantity,
+        query.language == "en",
+        len(query.terms),
+        query.answer_type == "number",
+        query.answer_type == "date",
+        query.answer_type == "name",
+    )
+    return tuple(float(v) for v in values)
+
+
 def misses_dates(query: Query, candidates: Sequence[Candidate]) -> bool:
     """True when the question names a period and none of the passages mentions a date in it.
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from qa.answering.abstention import Signals
+from qa.answering.abstention import SIGNAL_FEATURES, Signals, signal_values
 from qa.answering.reader import Abstention
 from qa.core.types import Span
 from qa.retrieval.candidates import Candidate
@@ -30,18 +30,7 @@ ANSWERABLE_FEATURES = (
     "sentence_cosine",  # the chosen sentence's
     "top_score",  # the first passage's fused score
     "chosen_rank",  # the passage the chosen sentence is in
-    "missing_names",  # names of the question the passages never mention
-    "unheard_names",  # ... nor the whole archive
-    "known_missing",  # a well-known name (whose French form we know) the passages never mention
-    "absent_share",  # weight of the question's words the archive never uses
-    "missing_dates",  # it names a period the passages never mention
-    "off_period",  # the answering passage is about another period
-    "no_quantity",  # a "how many" answered by no quantity
-    "english",
-    "question_terms",
-    "asks_number",
-    "asks_date",
-    "asks_name",
+    *SIGNAL_FEATURES,
 )
 # What the margins read when the reader found no span at all: far below any margin it gives.
 NO_SPAN = -30.0
@@ -69,18 +58,7 @@ def answerable_features(
         signals.sentence_cosine,
         candidates[0].score if candidates else 0.0,
         chosen_rank,
-        len(signals.missing_names),
-        len(signals.unheard_names),
-        signals.known_missing,
-        signals.absent_share,
-        signals.missing_dates,
-        signals.off_period,
-        signals.no_quantity,
-        query.language == "en",
-        len(query.terms),
-        query.answer_type == "number",
-        query.answer_type == "date",
-        query.answer_type == "name",
+        *signal_values(query, signals),
     )
     assert len(values) == len(ANSWERABLE_FEATURES)
     return tuple(float(v) for v in values)

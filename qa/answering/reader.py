@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from qa.answering.abstention import SIGNAL_FEATURES
 from qa.answering.features import SENTENCE_FEATURES
 from qa.answering.spans import SPAN_FEATURES
 from qa.core.errors import ModelError
@@ -41,18 +42,7 @@ QUESTION_FEATURES = (
     "top_score",  # the first passage's fused score
     "chosen_rank",  # the passage the chosen sentence is in
     "span_score",  # the span model's score for the short answer
-    "missing_names",  # names of the question the passages never mention
-    "unheard_names",  # ... nor the whole archive
-    "known_missing",  # a well-known name (whose French form we know) the passages never mention
-    "absent_share",  # weight of the question's words the archive never uses
-    "missing_dates",  # it names a period the passages never mention
-    "off_period",  # the answering passage is about another period
-    "no_quantity",  # a "how many" answered by no quantity
-    "english",
-    "question_terms",
-    "asks_number",
-    "asks_date",
-    "asks_name",
+    *SIGNAL_FEATURES,
 )
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text
+from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text, signal_values
 from qa.answering.evidence import Choice, Sentence, choose_among, extend, rules_best
 from qa.answering.features import SentenceTable, sentence_table
 from qa.answering.reader import QUESTION_FEATURES, Abstention, Reader
@@ -152,18 +152,7 @@ def question_features(
         candidates[0].score,
         table.sentences[best].index,
         short.score if short is not None else 0.0,
-        len(signals.missing_names),
-        len(signals.unheard_names),
-        signals.known_missing,
-        signals.absent_share,
-        signals.missing_dates,
-        signals.off_period,
-        signals.no_quantity,
-        query.language == "en",
-        len(query.terms),
-        query.answer_type == "number",
-        query.answer_type == "date",
-        query.answer_type == "name",
+        *signal_values(query, signals),
     )
     assert len(values) == len(QUESTION_FEATURES)
     return tuple(float(v) for v in values)
