@@ -10,7 +10,8 @@ and the rules' signals. A LightGBM model of "the passages answer" is fitted on t
 settle an abstention alone as vetoes (qa.evaluation.training.fit_abstention), and its threshold is the
 highest whose wrong abstentions stay within BUDGET of the calibration pages' answerable questions (vetoes
 included). It is compared there with the rules alone and with the rules plus the reader's `low` margin (what
-shipped before). Writes eval/reports/answerable-fit.json and .png.
+shipped before). Writes eval/reports/answerable-fit.json and .png. Reading the questions takes most of the time:
+the rows are kept (eval/cache/answerable-rows.npz), and --refit fits again from them alone.
 """
 
 from __future__ import annotations
@@ -18,16 +19,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from qa.answering.answerable import ANSWERABLE_FEATURES, save_answerable
+from qa.answering.answerable import ANSWERABLE_FEATURES, VETOES, drop_answerable, save_answerable
 from qa.answering.span_reader import DEFAULT_DIR, AbstainParams, span_reader_for
 from qa.core.config import Settings
 from qa.evaluation.piaf import EN_PATH, PIAF_PATH, fit_split, holdout, holdout_index, load_piaf, load_translations
-from qa.evaluation.training import BUDGET, fit_abstention
+from qa.evaluation.training import ALWAYS_VETO, BUDGET, fit_abstention
 from qa.retrieval.query import analyse
 
 ROOT = Path(__file__).resolve().parent
@@ -55,50 +57,93 @@ def rates(abstains: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"recall": float(abstains[~y].mean()), "wrong": float(abstains[y].mean()), "questions": len(y)}
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--piaf", type=Path, default=PIAF_PATH)
-    ap.add_argument("--limit", type=int, default=0, help="only this many questions of each side (a smoke run)")
-    ap.add_argument("--budget", type=float, default=BUDGET, help="wrong abstentions allowed on calibration [%(default)s]")
-    ap.add_argument("--write", action="store_true", help="write the fitted abstention beside the span reader")
-    args = ap.parse_args(argv)
-
-    sys.path.insert(0, str(ROOT))
-    from benchlib import piaf_engine, pyplot, save_report  # type: ignore[import-not-found]
-    from train_reader import CACHE, embed_cached, with_english  # type: ignore[import-not-found]
+def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
+    """Every fitting question read through the product's answer step on the holdout index, its rows kept at
+    `rows_path` with the span reader's shipped `low` margin (what the fitted model is compared with)."""
+    from benchlib import piaf_engine  # type: ignore[import-not-found]
+    from train_reader import embed_cached, with_english  # type: ignore[import-not-found]
 
     piaf = load_piaf(args.piaf)
     train = [q for q in piaf.questions if fit_split(q.title) == "train"]
     calib = [q for q in piaf.questions if fit_split(q.title) == "calibrate"]
     if args.limit:
+        # A smoke run: a few questions over their own paragraphs, indexed apart.
         train, calib = train[: args.limit], calib[: args.limit]
-    engine = piaf_engine(piaf.paragraphs)
+        asked = {q.paragraph_id for q in (*train, *calib)}
+        piaf = replace(piaf, paragraphs=tuple(p for p in piaf.paragraphs if p.id in asked))
+    engine = piaf_engine(piaf.paragraphs, cache=args.cache, tag=tag)
     model = engine.manifest.model.name
     reader = span_reader_for(Settings().cache_dir)
     assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
-    shipped_low = reader.abstention.low
-    # The rules alone decide while the rows are read: their verdict is what the model is compared with.
+    shipped = reader.answerable, reader.abstention
+    # The rules alone decide while the rows are read: their verdict is what the model is compared with. The
+    # reader is the process's shared one: it gets its own parameters back at the end.
     reader.answerable, reader.abstention = None, AbstainParams()
+    try:
+        removed, held = holdout(piaf, [*train, *calib])
+        target = args.cache / f"piaf-holdout-fit{tag}-{model}"
+        holdout_index(engine.settings.index_dir, target, removed, engine.encoder)
+        held_engine = type(engine).open(engine.settings.with_overrides(index_dir=target), engine.encoder)
+        english = load_translations(EN_PATH)
+        ids_t = {q.id for q in train}
+        ht = with_english([q for q in held if q.id in ids_t], english)
+        hc = with_english([q for q in held if q.id not in ids_t], english)
+        vectors = args.cache / f"question-vectors-{model}.npz"
+        xt, yt, rt = rows(held_engine, ht, embed_cached(engine, ht, vectors))
+        xc, yc, rc = rows(held_engine, hc, embed_cached(engine, hc, vectors))
+    finally:
+        reader.answerable, reader.abstention = shipped
+    rows_path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=shipped[1].low)
 
-    removed, held = holdout(piaf, [*train, *calib])
-    target = CACHE / f"piaf-holdout-fit-{model}"
-    holdout_index(engine.settings.index_dir, target, removed, engine.encoder)
-    held_engine = type(engine).open(engine.settings.with_overrides(index_dir=target), engine.encoder)
-    english = load_translations(EN_PATH)
-    ids_t = {q.id for q in train}
-    ht = with_english([q for q in held if q.id in ids_t], english)
-    hc = with_english([q for q in held if q.id not in ids_t], english)
-    vectors = CACHE / f"question-vectors-{model}.npz"
-    xt, yt, rt = rows(held_engine, ht, embed_cached(engine, ht, vectors))
-    xc, yc, rc = rows(held_engine, hc, embed_cached(engine, hc, vectors))
-    np.savez(CACHE / f"answerable-rows-{model}.npz", xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc)
 
-    # Nothing read (no sentence to choose from): abstained on, whatever the policy.
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--piaf", type=Path, default=PIAF_PATH)
+    ap.add_argument("--limit", type=int, default=0, help="only this many questions of each side (a smoke run)")
+    ap.add_argument("--budget", type=float, default=BUDGET, help="wrong abstentions allowed on calibration [%(default)s]")
+    ap.add_argument("--cache", type=Path, default=ROOT / "cache", help="index copies, question vectors, rows [%(default)s]")
+    ap.add_argument("--refit", action="store_true", help="fit again from the rows the last run with these options kept")
+    ap.add_argument("--reports", type=Path, default=None, help="where the report and chart go [eval/reports]")
+    ap.add_argument(
+        "--vetoes",
+        choices=["facts", "measured"],
+        default="facts",
+        help="signals that abstain alone: the rules of fact (qa.answering.answerable.VETOES: a period, a quantity, a "
+        "name or words the passages or the archive lack, what settles news questions and PIAF's Wikipedia rarely "
+        "asks) or only those PIAF's questions measure as nearly never answerable [%(default)s]",
+    )
+    ap.add_argument("--write", action="store_true", help="write the fitted abstention beside the span reader (--out)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_DIR, help="the span reader's folder [%(default)s]")
+    args = ap.parse_args(argv)
+    if args.write and args.limit and args.out == DEFAULT_DIR:
+        ap.error("a smoke run (--limit) writes only to another --out than the shipped span reader")
+    reports = args.reports or REPORTS
+
+    sys.path.insert(0, str(ROOT))
+    from benchlib import pyplot  # type: ignore[import-not-found]
+
+    tag = f"-{args.limit}" if args.limit else ""
+    rows_path = args.cache / f"answerable-rows{tag}.npz"
+    if args.write and args.out == DEFAULT_DIR and not args.refit:
+        # The shipped abstention is what is being refitted: set aside first, it may no longer fit the code (a
+        # feature added), and the reader would refuse to load with it. It is written again at the end.
+        drop_answerable(args.out)
+    if not args.refit:
+        read_rows(args, rows_path, tag)
+    elif not rows_path.is_file():
+        ap.error(f"no rows at {rows_path}: run once without --refit")
+    with np.load(rows_path) as kept:
+        xt, yt, xc, yc, rc = (kept[k] for k in ("xt", "yt", "xc", "yc", "rc"))
+        shipped_low = float(kept["low"])
+
+    # Nothing read (no sentence to choose from): abstained on, whatever the policy (probability -1, like a veto).
     read_t, read_c = ~np.isnan(xt).any(axis=1), ~np.isnan(xc).any(axis=1)
-    abstention, fit = fit_abstention(xt[read_t], yt[read_t], xc[read_c], yc[read_c], args.budget, ANSWERABLE_FEATURES)
+    always = VETOES if args.vetoes == "facts" else ALWAYS_VETO
+    abstention, fit = fit_abstention(xt[read_t], yt[read_t], xc[read_c], yc[read_c], args.budget, ANSWERABLE_FEATURES, always)
     probs = np.full(len(xc), -1.0)
     for i in np.flatnonzero(read_c):
-        probs[i] = 0.0 if abstention.vetoed(xc[i]) else abstention.probability(xc[i])
+        probs[i] = -1.0 if abstention.vetoed(xc[i]) else abstention.probability(xc[i])  # abstained on whatever the threshold
     fitted = probs < abstention.threshold
     margin = np.where(read_c, xc[:, ANSWERABLE_FEATURES.index("margin")], -np.inf)
     compared = {
@@ -114,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = {
         "budget": args.budget,
+        "vetoes": args.vetoes,
         "train": {"answerable": int(yt.sum()), "unanswerable": int((~yt).sum())},
         "calibration": {"answerable": int(yc.sum()), "unanswerable": int((~yc).sum())},
         "on_calibration": compared,
@@ -122,13 +168,16 @@ def main(argv: list[str] | None = None) -> int:
         "curve": curve,
     }
     print(json.dumps({k: v for k, v in report.items() if k != "curve"}, indent=2, default=str))
-    save_report("answerable-fit", report)
+    name = f"answerable-fit{tag}" + ("" if args.vetoes == "facts" else f"-{args.vetoes}")
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))
     ax.plot([c["wrong"] for c in curve], [c["recall"] for c in curve], "-", label="fitted probability, by threshold")
-    for name, marker in (("rules", "s"), ("rules_or_low_margin", "^"), ("fitted", "*")):
-        ax.plot([compared[name]["wrong"]], [compared[name]["recall"]], marker, markersize=12, label=name.replace("_", " "))
+    for policy, marker in (("rules", "s"), ("rules_or_low_margin", "^"), ("fitted", "*")):
+        point = compared[policy]
+        ax.plot([point["wrong"]], [point["recall"]], marker, markersize=12, label=policy.replace("_", " "))
     ax.axvline(args.budget, color="grey", linestyle="--", label=f"budget {args.budget:.0%}")
     ax.set_xlim(0, 0.2)
     ax.set_xlabel("wrong abstentions (share of answerable)")
@@ -136,10 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     ax.set_title(f"Abstention on PIAF calibration pages' holdout ({len(yc)} questions)")
     ax.legend(loc="lower right")
     fig.tight_layout()
-    fig.savefig(REPORTS / "answerable-fit.png", dpi=120)
+    fig.savefig(reports / f"{name}.png", dpi=120)
     if args.write:
-        save_answerable(DEFAULT_DIR, abstention, {**fit, "on_calibration": compared, "budget": args.budget})
-        print(f"written to {DEFAULT_DIR}", file=sys.stderr)
+        fitted_on = {**fit, "on_calibration": compared, "budget": args.budget, "veto_choice": args.vetoes}
+        save_answerable(args.out, abstention, fitted_on)
+        print(f"written to {args.out}", file=sys.stderr)
     return 0
 
 

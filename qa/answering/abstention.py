@@ -167,6 +167,28 @@ def abstention_signals(
     )
 
 
+# The rules that settle an abstention alone, with no bar: a fact of the question the passages or the archive lack.
+FACT_RULES = ("missing_dates", "off_period", "no_quantity", "unheard_names", "known_missing")
+
+
+def fact_rule(s: Signals) -> str | None:
+    """The first of FACT_RULES that fires on the signals, or None."""
+    fired = {
+        "missing_dates": s.missing_dates,
+        "off_period": s.off_period,
+        "no_quantity": s.no_quantity,
+        "unheard_names": bool(s.unheard_names),
+        "known_missing": s.known_missing,
+    }
+    return next((name for name in FACT_RULES if fired[name]), None)
+
+
+def absent_words(s: Signals, bars: Bars) -> bool:
+    """Whether the question hinges on words the whole archive never uses, and the chosen sentence is not close."""
+    share, cosine = bars.absent_words.get(s.language, (2.0, -1.0))
+    return s.absent_share >= share and s.sentence_cosine < cosine
+
+
 def abstention_rule(signals: Signals, bars: Bars = UNCALIBRATED) -> str | None:
     """The rule by which the passages do not answer, named as the signal it reads, or None when they answer:
     silent on the period the question asks about (or the answering passage is), silent on a name it asks
@@ -174,19 +196,12 @@ def abstention_rule(signals: Signals, bars: Bars = UNCALIBRATED) -> str | None:
     never mentions, leaves no doubt), hinging on words the archive never uses (unless the sentence is
     close), or too far from the question altogether."""
     s, lang = signals, signals.language
-    for name, fired in (
-        ("missing_dates", s.missing_dates),
-        ("off_period", s.off_period),
-        ("no_quantity", s.no_quantity),
-        ("unheard_names", bool(s.unheard_names)),
-        ("known_missing", s.known_missing),
-    ):
-        if fired:
-            return name
+    fact = fact_rule(s)
+    if fact is not None:
+        return fact
     if s.top_cosine < bars.min_cosine[lang]:
         return "top_cosine"
-    share, cosine = bars.absent_words.get(lang, (2.0, -1.0))
-    if s.absent_share >= share and s.sentence_cosine < cosine:
+    if absent_words(s, bars):
         return "absent_share"
     if s.missing_names and s.sentence_cosine < bars.missing_name_cosine[lang]:
         return "missing_names"

@@ -129,7 +129,7 @@ def _read(
     choice, short = read_choice.choice, read_choice.short
     signals = abstention_signals(query, candidates, choice, archive)
     x = answerable_features(
-        query, candidates, read_choice.margins, read_choice.picked, short.span if short else None, signals, choice.index
+        query, candidates, read_choice.margins, read_choice.picked, short.span if short else None, signals, choice.index, bars
     )
     if span_reader.answerable is not None:
         abstain, reason = fitted_abstains(span_reader.answerable, x, signals)

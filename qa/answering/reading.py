@@ -218,6 +218,6 @@ def _reason(worst: str, s: Signals, closeness: str) -> str:
         return "the closest passage is about another period than the one asked"
     if worst == "no_quantity" and s.no_quantity:
         return "the question asks for a quantity and the closest passage gives none"
-    if worst == "absent_share" and s.absent_share > 0:
+    if worst in ("absent_share", "absent_words") and s.absent_share > 0:
         return "the archive never uses some of the question's key words"
     return f"no passage comes close enough to answering ({closeness})"

@@ -201,17 +201,23 @@ def question_rows(
 
 
 def choose_vetoes(
-    x: NDArray[np.float32], y: NDArray[np.bool_], names: Sequence[str] = QUESTION_FEATURES
+    x: NDArray[np.float32],
+    y: NDArray[np.bool_],
+    names: Sequence[str] = QUESTION_FEATURES,
+    always: Sequence[str] = ALWAYS_VETO,
 ) -> tuple[list[str], dict[str, dict[str, float]]]:
     """The signals that settle an abstention alone: those seen on at least VETO_SUPPORT training questions of
-    which at most VETO_SHARE were answerable; plus the well-known name absent in both its forms, too rare in
-    PIAF to measure, kept as the rule that always held on the gold questions. Returns them and what was measured."""
+    which at most VETO_SHARE were answerable; plus those `always` kept (by default the well-known name absent in
+    both its forms, too rare in PIAF to measure, the rule that always held on the gold questions). Returns them
+    and what was measured."""
     chosen, measured = [], {}
-    for name in VETO_CANDIDATES:
+    for name in dict.fromkeys((*VETO_CANDIDATES, *always)):
+        if name not in names:
+            continue
         on = x[:, list(names).index(name)] > 0
         share = float(y[on].mean()) if on.any() else 1.0
         measured[name] = {"questions": int(on.sum()), "answerable_share": round(share, 4)}
-        if name in ALWAYS_VETO or (on.sum() >= VETO_SUPPORT and share <= VETO_SHARE):
+        if name in always or (on.sum() >= VETO_SUPPORT and share <= VETO_SHARE):
             chosen.append(name)
     return chosen, measured
 
@@ -223,12 +229,13 @@ def fit_abstention(
     cy: NDArray[np.bool_],
     budget: float = BUDGET,
     names: Sequence[str] = QUESTION_FEATURES,
+    always: Sequence[str] = ALWAYS_VETO,
 ) -> tuple[Abstention, dict[str, Any]]:
     """The vetoes and a LightGBM model of "answerable" on the training rows (x, y), stopped early on the
     calibration rows (cx, cy), where the threshold is chosen too, vetoes included in the budget of wrong
     abstentions. LightGBM, not a logistic regression: it learns that a missing name weighs only when the
     sentence is far (the old rules' bar), which a sum of weights cannot (calibration recall 0.466 against 0.419)."""
-    vetoes, measured = choose_vetoes(x, y, names)
+    vetoes, measured = choose_vetoes(x, y, names, always)
     free, cfree = ~_vetoed(x, vetoes, names), ~_vetoed(cx, vetoes, names)
     params = {**LGB_PARAMS, "objective": "binary", "num_leaves": 4, "min_data_in_leaf": 30}
     train = (x[free], y[free].astype(np.float32), None)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from qa.answering.abstention import UNCALIBRATED
 from qa.answering.answerable import ANSWERABLE_FEATURES, NO_SPAN, answerable_features, load_answerable, save_answerable
 from qa.answering.reader import Abstention
 from qa.answering.span_reader import META_FILE, ChoiceParams
@@ -80,7 +81,8 @@ def test_features_clip_a_missing_span_and_keep_their_order() -> None:
 
     query = analyse(QUESTION)
     cands = candidates_of("m", TEXT)
-    x = answerable_features(query, cands, [float("-inf"), 2.0, -1.0], 1, None, abstention_signals(query, cands, None), 0)
+    signals = abstention_signals(query, cands, None)
+    x = answerable_features(query, cands, [float("-inf"), 2.0, -1.0], 1, None, signals, 0, UNCALIBRATED)
     named = dict(zip(ANSWERABLE_FEATURES, x, strict=True))
     assert named["margin"] == 2.0 and named["first_margin"] == NO_SPAN
     assert named["best_margin"] == 2.0 and named["runner_margin"] == -1.0
