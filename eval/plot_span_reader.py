@@ -1,11 +1,13 @@
-"""Charts the span reader's effect on every set, before (QA_SPAN_READER=off, or the int8 reports) and after, from
-the reports in eval/reports/: writes eval/reports/span-reader.png."""
+"""Charts issue #17's fitted steps on every set, before and after, from the reports in eval/reports/: the span
+reader (before: QA_SPAN_READER=off, or the int8 reports) in span-reader.png, and its abstention as a calibrated
+probability (before: the rules plus the reader's `low` margin) in answerable.png."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent
 REPORTS = ROOT / "reports"
@@ -14,14 +16,35 @@ REPORTS = ROOT / "reports"
 SETS = (
     ("PIAF test FR", "piaf-test-int8", "piaf-test-span", "hybrid"),
     ("PIAF test EN", "piaf-en-test-int8", "piaf-en-test-span", "en:hybrid"),
-    ("seed gold (in view)", "gold-span-off", "gold", "hybrid"),
-    ("unseen gold", "gold_unseen-span-off", "gold_unseen", "hybrid"),
+    ("seed gold (in view)", "gold-span-off", "gold-span", "hybrid"),
+    ("unseen gold", "gold_unseen-span-off", "gold_unseen-span", "hybrid"),
+)
+# The same for the abstention: (label, before, after, metric); before is the span reader with the rules plus `low`.
+ABSTENTION = (
+    ("PIAF test FR\nwrong abstentions", "piaf-test-span", "piaf-test-answerable", "wrong_share"),
+    ("PIAF test made\nunanswerable: recall", "piaf-holdout-test-span", "piaf-holdout-test-answerable", "abstention_recall"),
+    ("... its wrong\nabstentions", "piaf-holdout-test-span", "piaf-holdout-test-answerable", "wrong_share"),
+    ("seed gold (in view)\nrecall", "gold-span", "gold", "abstention_recall"),
+    ("unseen gold\nrecall", "gold_unseen-span", "gold_unseen", "abstention_recall"),
 )
 
 
 def system(name: str, which: str) -> dict[str, float]:
     report = json.loads((REPORTS / f"{name}.json").read_text(encoding="utf-8"))
-    return dict(report.get("systems", report)[which])
+    figures = dict(report.get("systems", report)[which])
+    figures["wrong_share"] = figures["wrong_abstentions"] / figures["answerable"]
+    return figures
+
+
+def bars(ax: Any, labels: list[str], before: list[float], after: list[float], names: tuple[str, str]) -> None:
+    """Before and after side by side, the after figures written over their bars."""
+    xs = range(len(labels))
+    ax.bar([x - 0.2 for x in xs], before, width=0.4, label=names[0], color="lightgrey")
+    ax.bar([x + 0.2 for x in xs], after, width=0.4, label=names[1], color="tab:blue")
+    for x, v in zip(xs, after, strict=True):
+        ax.text(x + 0.2, v + 0.01, f"{v:.2f}", ha="center", fontsize=8)
+    ax.set_xticks(list(xs), labels, fontsize=8)
+    ax.set_ylim(0, 1)
 
 
 def main() -> int:
@@ -37,18 +60,31 @@ def main() -> int:
     ):
         before = [system(b, w)[metric] for _, b, _, w in SETS]
         after = [system(a, w)[metric] for _, _, a, w in SETS]
-        xs = range(len(SETS))
-        ax.bar([x - 0.2 for x in xs], before, width=0.4, label="span model over features (before)", color="lightgrey")
-        ax.bar([x + 0.2 for x in xs], after, width=0.4, label="span reader (after)", color="tab:blue")
-        for x, v in zip(xs, after, strict=True):
-            ax.text(x + 0.2, v + 0.01, f"{v:.2f}", ha="center", fontsize=8)
-        ax.set_xticks(list(xs), labels, fontsize=8)
-        ax.set_ylim(0, 1)
+        bars(ax, labels, before, after, ("span model over features (before)", "span reader (after)"))
         ax.set_title(title)
     axes[0].legend(loc="upper left", fontsize=8)
     fig.suptitle("Issue #17: the fine-tuned span reader, before and after (fitted on PIAF dev-half pages only)")
     fig.tight_layout()
     out = REPORTS / "span-reader.png"
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    before = [system(b, "hybrid")[m] for _, b, _, m in ABSTENTION]
+    after = [system(a, "hybrid")[m] for _, _, a, m in ABSTENTION]
+    bars(
+        ax,
+        [a[0] for a in ABSTENTION],
+        before,
+        after,
+        ("rules plus the reader's low margin (before)", "calibrated probability (after)"),
+    )
+    ax.axhline(0.03, color="grey", linestyle=":", label="3% wrong abstentions (#17)")
+    ax.axhline(0.60, color="grey", linestyle="--", label="0.60 recall (#17)")
+    ax.legend(loc="upper right", fontsize=8)
+    ax.set_title("Issue #17: abstention as a calibrated probability, with the rules of fact as vetoes")
+    fig.tight_layout()
+    out = REPORTS / "answerable.png"
     fig.savefig(out, dpi=120)
     print(f"wrote {out}")
     return 0
