@@ -24,8 +24,8 @@ ABSTENTION = (
     ("PIAF test FR\nwrong abstentions", "piaf-test-span", "piaf-test-answerable", "wrong_share"),
     ("PIAF test made\nunanswerable: recall", "piaf-holdout-test-span", "piaf-holdout-test-answerable", "abstention_recall"),
     ("... its wrong\nabstentions", "piaf-holdout-test-span", "piaf-holdout-test-answerable", "wrong_share"),
-    ("seed gold (in view)\nrecall", "gold-span", "gold", "abstention_recall"),
-    ("unseen gold\nrecall", "gold_unseen-span", "gold_unseen", "abstention_recall"),
+    ("seed gold (in view)\nrecall", "gold-span", "gold-answerable", "abstention_recall"),
+    ("unseen gold\nrecall", "gold_unseen-span", "gold_unseen-answerable", "abstention_recall"),
 )
 
 
