@@ -116,9 +116,10 @@ def median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
-def save_report(name: str, report: dict[str, Any]) -> Path:
-    REPORTS.mkdir(parents=True, exist_ok=True)
-    path = REPORTS / f"{name}.json"
+def save_report(name: str, report: dict[str, Any], folder: Path | None = None) -> Path:
+    folder = folder or REPORTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
     path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     say(f"wrote {path}")
     return path

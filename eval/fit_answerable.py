@@ -10,7 +10,7 @@ and the rules' signals. A LightGBM model of "the passages answer" is fitted on t
 settle an abstention alone as vetoes (qa.evaluation.training.fit_abstention), and its threshold is the
 highest whose wrong abstentions stay within BUDGET of the calibration pages' answerable questions (vetoes
 included). It is compared there with the rules alone and with the rules plus the reader's `low` margin (what
-shipped before). Writes eval/reports/answerable-fit.json and .png. Reading the questions takes most of the time:
+ships). Writes eval/reports/answerable-fit.json and .png. Reading the questions takes most of the time:
 the rows are kept (eval/cache/answerable-rows.npz), and --refit fits again from them alone.
 """
 
@@ -109,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         "--vetoes",
         choices=["facts", "measured"],
         default="facts",
-        help="signals that abstain alone: the rules of fact (qa.answering.answerable.VETOES: a period, a quantity, a "
-        "name or words the passages or the archive lack, what settles news questions and PIAF's Wikipedia rarely "
-        "asks) or only those PIAF's questions measure as nearly never answerable [%(default)s]",
+        help="signals that abstain alone: the rules of fact (qa.answering.answerable.VETOES: a period, a quantity or a "
+        "name the passages or the archive lack, what settles news questions and PIAF's Wikipedia rarely asks) or "
+        "only those PIAF's questions measure as nearly never answerable [%(default)s]",
     )
     ap.add_argument("--write", action="store_true", help="write the fitted abstention beside the span reader (--out)")
     ap.add_argument("--out", type=Path, default=DEFAULT_DIR, help="the span reader's folder [%(default)s]")
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     reports = args.reports or REPORTS
 
     sys.path.insert(0, str(ROOT))
-    from benchlib import pyplot  # type: ignore[import-not-found]
+    from benchlib import pyplot, save_report  # type: ignore[import-not-found]
 
     tag = f"-{args.limit}" if args.limit else ""
     rows_path = args.cache / f"answerable-rows{tag}.npz"
@@ -169,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(json.dumps({k: v for k, v in report.items() if k != "curve"}, indent=2, default=str))
     name = f"answerable-fit{tag}" + ("" if args.vetoes == "facts" else f"-{args.vetoes}")
-    reports.mkdir(parents=True, exist_ok=True)
-    (reports / f"{name}.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    save_report(name, report, reports)
 
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7, 5))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -167,20 +167,21 @@ def abstention_signals(
     )
 
 
-# The rules that settle an abstention alone, with no bar: a fact of the question the passages or the archive lack.
-FACT_RULES = ("missing_dates", "off_period", "no_quantity", "unheard_names", "known_missing")
+# The rules that settle an abstention alone, with no bar: a fact of the question the passages or the archive lack,
+# in the order the cascade names them.
+_FACTS: dict[str, Callable[[Signals], bool]] = {
+    "missing_dates": lambda s: s.missing_dates,
+    "off_period": lambda s: s.off_period,
+    "no_quantity": lambda s: s.no_quantity,
+    "unheard_names": lambda s: bool(s.unheard_names),
+    "known_missing": lambda s: s.known_missing,
+}
+FACT_RULES = tuple(_FACTS)
 
 
 def fact_rule(s: Signals) -> str | None:
     """The first of FACT_RULES that fires on the signals, or None."""
-    fired = {
-        "missing_dates": s.missing_dates,
-        "off_period": s.off_period,
-        "no_quantity": s.no_quantity,
-        "unheard_names": bool(s.unheard_names),
-        "known_missing": s.known_missing,
-    }
-    return next((name for name in FACT_RULES if fired[name]), None)
+    return next((name for name, fired in _FACTS.items() if fired(s)), None)
 
 
 def absent_words(s: Signals, bars: Bars) -> bool:

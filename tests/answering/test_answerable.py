@@ -10,7 +10,15 @@ import numpy as np
 import pytest
 
 from qa.answering.abstention import UNCALIBRATED
-from qa.answering.answerable import ANSWERABLE_FEATURES, NO_SPAN, answerable_features, load_answerable, save_answerable
+from qa.answering.answerable import (
+    ANSWERABLE_FEATURES,
+    ANSWERABLE_MODEL,
+    NO_SPAN,
+    answerable_features,
+    drop_answerable,
+    load_answerable,
+    save_answerable,
+)
 from qa.answering.reader import Abstention
 from qa.answering.span_reader import META_FILE, ChoiceParams
 from tests.answering.test_span_choice import Scripted, ask
@@ -112,6 +120,15 @@ def test_saved_and_loaded_as_plain_files(tmp_path: Path) -> None:
     meta["answerable"]["features"] = ["margin"]
     with pytest.raises(ValueError, match="other question features"):
         load_answerable(tmp_path, meta)
+
+
+def test_dropped_it_leaves_the_rest_of_the_reader(tmp_path: Path) -> None:
+    (tmp_path / META_FILE).write_text(json.dumps({"base_model": "x"}), encoding="utf-8")
+    save_answerable(tmp_path, Abstention(tiny_booster(), 0.42, (), ANSWERABLE_FEATURES), {"seed": 1})
+    drop_answerable(tmp_path)
+    meta = json.loads((tmp_path / META_FILE).read_text(encoding="utf-8"))
+    assert meta == {"base_model": "x"} and not (tmp_path / ANSWERABLE_MODEL).exists()
+    assert load_answerable(tmp_path, meta) is None
 
 
 def test_none_without_its_files(tmp_path: Path) -> None:
