@@ -190,6 +190,12 @@ def absent_words(s: Signals, bars: Bars) -> bool:
     return s.absent_share >= share and s.sentence_cosine < cosine
 
 
+def far_name(s: Signals, bars: Bars) -> bool:
+    """Whether the question names something the passages never mention and the chosen sentence is not close
+    (the rules' bar on missing names)."""
+    return bool(s.missing_names) and s.sentence_cosine < bars.missing_name_cosine[s.language]
+
+
 def abstention_rule(signals: Signals, bars: Bars = UNCALIBRATED) -> str | None:
     """The rule by which the passages do not answer, named as the signal it reads, or None when they answer:
     silent on the period the question asks about (or the answering passage is), silent on a name it asks
@@ -204,6 +210,6 @@ def abstention_rule(signals: Signals, bars: Bars = UNCALIBRATED) -> str | None:
         return "top_cosine"
     if absent_words(s, bars):
         return "absent_share"
-    if s.missing_names and s.sentence_cosine < bars.missing_name_cosine[lang]:
+    if far_name(s, bars):
         return "missing_names"
     return None

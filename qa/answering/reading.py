@@ -210,7 +210,7 @@ def rules_reason(rule: str, signals: Signals) -> str:
 def _reason(worst: str, s: Signals, closeness: str) -> str:
     if worst in ("unheard_names",) and s.unheard_names:
         return f"no article mentions {_names(s.unheard_names)}"
-    if worst in ("missing_names", "known_missing", "unheard_names") and s.missing_names:
+    if worst in ("missing_names", "known_missing", "unheard_names", "english_far_name") and s.missing_names:
         return f"the passages found never mention {_names(s.missing_names)}"
     if worst == "missing_dates" and s.missing_dates:
         return "the passages found say nothing about the period the question names"

@@ -81,6 +81,32 @@ def test_a_veto_abstains_whatever_the_probability() -> None:
     assert decision.features is not None and decision.features[ANSWERABLE_FEATURES.index("missing_dates")] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("question", "vetoed"),
+    [
+        ("How many worshippers are admitted in each mosque in Tokyo?", True),
+        # French questions ask the archive instead (unheard_names); with none given, only the probability decides.
+        ("Combien de fidèles sont admis dans chaque mosquée à Tokyo ?", False),
+    ],
+)
+def test_an_english_question_naming_what_the_passages_never_mention_is_vetoed(question: str, vetoed: bool) -> None:
+    from qa.answering.answer import compose_answer, decide
+    from qa.answering.answerable import VETOES
+    from qa.retrieval.query import analyse
+    from tests.answering.test_reader import candidates_of
+    from tests.answering.test_span_choice import TEXT, reader_with
+
+    scripted = Scripted({"deux mois": 9.0, "trente": 9.0}, ChoiceParams(1, 4.0), answerable=by_margin(vetoes=VETOES))
+    decision = decide(analyse(question), np.zeros(4, np.float32), candidates_of("m", TEXT), {}, reader=reader_with(scripted))
+    answer = compose_answer(decision)
+    assert decision.features is not None
+    assert decision.features[ANSWERABLE_FEATURES.index("english_far_name")] == float(vetoed)
+    if vetoed:
+        assert answer.answer is None and answer.abstained_because == "the passages found never mention tokyo"
+    else:
+        assert answer.answer is not None and "trente" in answer.answer
+
+
 def test_features_clip_a_missing_span_and_keep_their_order() -> None:
     from qa.answering.abstention import abstention_signals
     from qa.retrieval.query import analyse
