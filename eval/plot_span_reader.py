@@ -1,6 +1,6 @@
 """Charts issue #17's fitted steps on every set, before and after, from the reports in eval/reports/: the span
 reader (before: QA_SPAN_READER=off, or the int8 reports) in span-reader.png, and its abstention as a calibrated
-probability (fitted, not shipped, against the rules plus the reader's `low` margin the product keeps) in
+probability (shipped since session 17, against the rules plus the reader's `low` margin it replaces) in
 answerable.png."""
 
 from __future__ import annotations
@@ -37,13 +37,15 @@ def system(name: str, which: str) -> dict[str, float]:
     return figures
 
 
-def bars(ax: Any, labels: list[str], before: list[float], after: list[float], names: tuple[str, str]) -> None:
+def bars(
+    ax: Any, labels: list[str], before: list[float], after: list[float], names: tuple[str, str], digits: int = 2
+) -> None:
     """Before and after side by side, the after figures written over their bars."""
     xs = range(len(labels))
     ax.bar([x - 0.2 for x in xs], before, width=0.4, label=names[0], color="lightgrey")
     ax.bar([x + 0.2 for x in xs], after, width=0.4, label=names[1], color="tab:blue")
     for x, v in zip(xs, after, strict=True):
-        ax.text(x + 0.2, v + 0.01, f"{v:.2f}", ha="center", fontsize=8)
+        ax.text(x + 0.2, v + 0.01, f"{v:.{digits}f}", ha="center", fontsize=8)
     ax.set_xticks(list(xs), labels, fontsize=8)
     ax.set_ylim(0, 1)
 
@@ -78,11 +80,13 @@ def main() -> int:
         [a[0] for a in ABSTENTION],
         before,
         after,
-        ("rules plus the reader's low margin (shipped)", "calibrated probability (fitted, not shipped)"),
+        ("rules plus the reader's low margin (before)", "calibrated probability (shipped)"),
+        digits=3,
     )
     ax.axhline(0.03, color="grey", linestyle=":", label="3% wrong abstentions (#17)")
     ax.axhline(0.60, color="grey", linestyle="--", label="0.60 recall (#17)")
-    ax.legend(loc="upper right", fontsize=8)
+    ax.set_ylim(0, 1.15)
+    ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.set_title("Issue #17: abstention as a calibrated probability, with the rules of fact as vetoes")
     fig.tight_layout()
     out = REPORTS / "answerable.png"
