@@ -10,8 +10,9 @@ and the rules' signals. A LightGBM model of "the passages answer" is fitted on t
 settle an abstention alone as vetoes (qa.evaluation.training.fit_abstention), and its threshold is the
 highest whose wrong abstentions stay within BUDGET of the calibration pages' answerable questions (vetoes
 included). It is compared there with the rules alone and with the rules plus the reader's `low` margin (what
-answers when no probability is fitted). Writes eval/reports/answerable-fit.json and .png. Reading the questions takes most of the time:
-the rows are kept (eval/cache/answerable-rows.npz), and --refit fits again from them alone.
+answers when no probability is fitted). Writes eval/reports/answerable-fit.json and .png. Reading the
+questions takes most of the time: the rows are kept (eval/cache/answerable-rows.npz), and --refit fits again
+from them alone.
 """
 
 from __future__ import annotations

@@ -37,9 +37,7 @@ def system(name: str, which: str) -> dict[str, float]:
     return figures
 
 
-def bars(
-    ax: Any, labels: list[str], before: list[float], after: list[float], names: tuple[str, str], digits: int = 2
-) -> None:
+def bars(ax: Any, labels: list[str], before: list[float], after: list[float], names: tuple[str, str], digits: int = 2) -> None:
     """Before and after side by side, the after figures written over their bars."""
     xs = range(len(labels))
     ax.bar([x - 0.2 for x in xs], before, width=0.4, label=names[0], color="lightgrey")

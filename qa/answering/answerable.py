@@ -7,12 +7,12 @@ reader.json (the features in order, the threshold chosen for a budget of wrong a
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
 from qa.answering.abstention import FACT_RULES, SIGNAL_FEATURES, Bars, Signals, absent_words, far_name, signal_values
 from qa.answering.reader import Abstention
+from qa.answering.span_reader import set_meta_entry
 from qa.core.types import Span
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
@@ -91,24 +91,13 @@ def load_answerable(folder: Path, meta: dict[str, object]) -> Abstention | None:
     return Abstention.from_dict(entry, model, ANSWERABLE_FEATURES)
 
 
-def _set_entry(folder: Path, entry: dict[str, object] | None) -> None:
-    """The `answerable` entry of the span reader's reader.json set to `entry` (removed when None)."""
-    meta_path = folder / "reader.json"
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if entry is None:
-        meta.pop(META_KEY, None)
-    else:
-        meta[META_KEY] = entry
-    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-
-
 def drop_answerable(folder: Path) -> None:
     """The fitted abstention removed from the span reader's folder (its reader.json entry and booster)."""
     (folder / ANSWERABLE_MODEL).unlink(missing_ok=True)
-    _set_entry(folder, None)
+    set_meta_entry(folder, META_KEY, None)
 
 
 def save_answerable(folder: Path, abstention: Abstention, fit: dict[str, object]) -> None:
     """The fitted abstention written beside the span reader: its booster, and its entry in reader.json."""
     abstention.model.save_model(str(folder / ANSWERABLE_MODEL))  # type: ignore[attr-defined]
-    _set_entry(folder, {**abstention.to_dict(), "fit": fit})
+    set_meta_entry(folder, META_KEY, {**abstention.to_dict(), "fit": fit})

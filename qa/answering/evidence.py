@@ -161,11 +161,31 @@ def choose_sentence(
     return choose_among(query, candidates, pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {}))
 
 
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """One of the rules' best sentences: what they read of it, their score, and the span it answers with."""
+
+    sentence: Sentence
+    score: float
+    lexical: float  # share of the question's terms it holds, weighted by rarity in the pool
+    choice: Choice
+
+
+def rules_ranked(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence], k: int) -> list[Ranked]:
+    """The rules' best `k` sentences among the pool's, best first, each with its score and what completes it."""
+    scores = sentence_scores(query, sentences)
+    lexical = pool_lexical(query, sentences)
+    # Stable, so ties keep the pool's order and the first is np.argmax's.
+    order = np.argsort(-np.asarray(scores), kind="stable")[:k]
+    return [
+        Ranked(s, scores[i], lexical[i], Choice(s.index, extend(query, candidates[s.index], s), s.cosine))
+        for i, s in ((int(i), sentences[i]) for i in order)
+    ]
+
+
 def rules_best(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence], k: int) -> list[Choice]:
     """The rules' best `k` sentences among the pool's, best first, each with what completes it."""
-    # Stable, so ties keep the pool's order and the first is np.argmax's.
-    order = np.argsort(-np.asarray(sentence_scores(query, sentences)), kind="stable")[:k]
-    return [Choice(s.index, extend(query, candidates[s.index], s), s.cosine) for s in (sentences[i] for i in order)]
+    return [r.choice for r in rules_ranked(query, candidates, sentences, k)]
 
 
 def choose_among(query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]) -> Choice | None:

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answering.abstention import Archive, Signals, abstention_signals, chosen_text, signal_values
-from qa.answering.evidence import Choice, Sentence, choose_among, extend, rules_best
+from qa.answering.chooser import window_rows
+from qa.answering.evidence import Choice, Sentence, choose_among, extend, rules_ranked
 from qa.answering.features import SentenceTable, sentence_table
 from qa.answering.reader import QUESTION_FEATURES, Abstention, Reader
 from qa.answering.span_reader import AbstainParams, Found
@@ -82,19 +83,26 @@ class ReadChoice:
 def choose_by_reading(
     reader: Reader, query: Query, candidates: Sequence[Candidate], sentences: Sequence[Sentence]
 ) -> ReadChoice | None:
-    """The rules' best `k` sentences read by the span reader (its `choice` parameters): the rules' first stands
-    unless another's answer outscores it by `delta`; with its short answer. None when there are no sentences."""
+    """The rules' best sentences read by the span reader, and the one that answers, with its short answer: the
+    fitted chooser's pick among its `k`, or without one the rules' first unless another of their best `k`
+    outscores it by `delta` (the reader's `choice`). None when there are no sentences."""
     span_reader = reader.span_reader
     assert span_reader is not None
     if not sentences:
         return None
-    choices = rules_best(query, candidates, sentences, span_reader.choice.k)
-    found = span_reader.read([query.text] * len(choices), [chosen_text(candidates, c) for c in choices])
-    best = max(range(len(found)), key=lambda i: found[i].margin)
-    if found[best].margin - found[0].margin < span_reader.choice.delta:
-        best = 0
+    chooser = span_reader.chooser
+    ranked = rules_ranked(query, candidates, sentences, chooser.k if chooser is not None else span_reader.choice.k)
+    texts = [chosen_text(candidates, r.choice) for r in ranked]
+    found = span_reader.read([query.text] * len(texts), texts)
+    if chooser is not None:
+        best = chooser.pick(window_rows(query, candidates, ranked, texts, found))
+    else:
+        best = max(range(len(found)), key=lambda i: found[i].margin)
+        if found[best].margin - found[0].margin < span_reader.choice.delta:
+            best = 0
     margins = tuple(f.margin for f in found)
-    return ReadChoice(choices[best], short_found(choices[best], found[best]), margins, best)
+    chosen = ranked[best].choice
+    return ReadChoice(chosen, short_found(chosen, found[best]), margins, best)
 
 
 def reader_abstains(params: AbstainParams, rules_reason: str | None, short: Short | None) -> tuple[bool, str | None]:

@@ -24,6 +24,7 @@ from numpy.typing import NDArray
 from qa.core.errors import ModelError
 
 if TYPE_CHECKING:
+    from qa.answering.chooser import Chooser
     from qa.answering.reader import Abstention
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "params" / "span-reader"
@@ -162,6 +163,7 @@ class SpanReader:
         choice: ChoiceParams | None = None,
         abstention: AbstainParams | None = None,
         answerable: Abstention | None = None,
+        chooser: Chooser | None = None,
     ) -> None:
         self.run = run
         self.tokenizer = tokenizer
@@ -171,6 +173,8 @@ class SpanReader:
         self.abstention = abstention or AbstainParams()
         # When fitted, the calibrated probability that the passages answer decides instead of `abstention`.
         self.answerable = answerable
+        # When fitted, a ranker of the rules' best sentences picks the answering one instead of `choice`.
+        self.chooser = chooser
 
     @classmethod
     def load(cls, folder: Path, cache_dir: Path, progress: bool = False, runtime: str = "openvino") -> SpanReader:
@@ -180,11 +184,13 @@ class SpanReader:
         from transformers.utils import logging as hf_logging
 
         from qa.answering.answerable import load_answerable
+        from qa.answering.chooser import load_chooser
 
         meta = json.loads((folder / META_FILE).read_text(encoding="utf-8"))
         if meta.get("base_model") != BASE_MODEL:
             raise ValueError(f"the span reader in {folder} was fitted on {meta.get('base_model')!r}, not {BASE_MODEL}")
         answerable = load_answerable(folder, meta)
+        chooser = load_chooser(folder, meta)
         base = base_folder(cache_dir, progress)
         tokenizer = AutoTokenizer.from_pretrained(base)
         verbosity = hf_logging.get_verbosity()
@@ -210,6 +216,7 @@ class SpanReader:
             ChoiceParams(int(choice["k"]), float(choice["delta"])) if choice else None,
             AbstainParams(float(abstention["low"]), float(abstention["high"])) if abstention else None,
             answerable,
+            chooser,
         )
 
     def read(self, questions: Sequence[str], texts: Sequence[str]) -> list[Found]:
@@ -239,6 +246,18 @@ class SpanReader:
                 start += 1
             found.append(Found(start, end, float(pair[i, j]), null))
         return found
+
+
+def set_meta_entry(folder: Path, key: str, entry: dict[str, Any] | None) -> None:
+    """The entry `key` of the span reader's reader.json set to `entry` (removed when None): where the steps
+    fitted beside it (the chooser, the abstention) keep their parameters."""
+    meta_path = folder / META_FILE
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if entry is None:
+        meta.pop(key, None)
+    else:
+        meta[key] = entry
+    meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
 
 
 def span_reader_fitted(folder: Path = DEFAULT_DIR) -> bool:

@@ -29,11 +29,17 @@ class Scripted:
     """A span reader whose margin for each window is set by a word the window holds; it points at that word."""
 
     def __init__(
-        self, margins: dict[str, float], choice: ChoiceParams, abstention: AbstainParams | None = None, answerable: Any = None
+        self,
+        margins: dict[str, float],
+        choice: ChoiceParams,
+        abstention: AbstainParams | None = None,
+        answerable: Any = None,
+        chooser: Any = None,
     ) -> None:
         self.margins, self.choice = margins, choice
         self.abstention = abstention or AbstainParams()
         self.answerable = answerable
+        self.chooser = chooser
         self.read_texts: list[str] = []
 
     def read(self, questions: Sequence[str], texts: Sequence[str]) -> list[Found]:
