@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import json
@@ -195,3 +196,48 @@ def reader_windows(engine: Any, question: str, qvec: NDArray[np.float32], k: int
     sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
     sentences = pool_sentences(retrieved.candidates, sentence_vectors, qvec, window_vectors)
     return [chosen_text(retrieved.candidates, c) for c in rules_best(query, retrieved.candidates, sentences, k)]
+
+
+def fit_parser(description: str, what: str) -> argparse.ArgumentParser:
+    """The options of every script that fits a step beside the span reader (`what` it writes); the script adds
+    its own, then parses with parse_fit_args."""
+    from qa.answering.span_reader import DEFAULT_DIR
+    from qa.evaluation.piaf import PIAF_PATH
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--piaf", type=Path, default=PIAF_PATH)
+    ap.add_argument("--limit", type=int, default=0, help="only this many questions of each side (a smoke run)")
+    ap.add_argument("--cache", type=Path, default=ROOT / "eval" / "cache", help="indexes, question vectors, rows [%(default)s]")
+    ap.add_argument("--refit", action="store_true", help="fit again from the rows the last run with these options kept")
+    ap.add_argument("--reports", type=Path, default=REPORTS, help="where the report and chart go [eval/reports]")
+    ap.add_argument("--write", action="store_true", help=f"write the fitted {what} beside the span reader (--out)")
+    ap.add_argument("--out", type=Path, default=DEFAULT_DIR, help="the span reader's folder [%(default)s]")
+    return ap
+
+
+def parse_fit_args(ap: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """The options parsed; a usage error for a smoke run that would write over the shipped span reader."""
+    from qa.answering.span_reader import DEFAULT_DIR
+
+    args = ap.parse_args(argv)
+    if args.write and args.limit and args.out == DEFAULT_DIR:
+        ap.error("a smoke run (--limit) writes only to another --out than the shipped span reader")
+    return args
+
+
+def fit_sides(args: argparse.Namespace, tag: str) -> tuple[Any, list[Any], list[Any], Any]:
+    """PIAF's dev-half questions a fitting script reads (the "train" pages' and the "calibrate" pages'; the test
+    half is never read) and an Engine over the paragraphs: all of them, or for a smoke run (--limit) a few
+    questions of each side over their own paragraphs, indexed apart. Returns (piaf, train, calib, engine)."""
+    from dataclasses import replace
+
+    from qa.evaluation.piaf import fit_split, load_piaf
+
+    piaf = load_piaf(args.piaf)
+    train = [q for q in piaf.questions if fit_split(q.title) == "train"]
+    calib = [q for q in piaf.questions if fit_split(q.title) == "calibrate"]
+    if args.limit:
+        train, calib = train[: args.limit], calib[: args.limit]
+        asked = {q.paragraph_id for q in (*train, *calib)}
+        piaf = replace(piaf, paragraphs=tuple(p for p in piaf.paragraphs if p.id in asked))
+    return piaf, train, calib, piaf_engine(piaf.paragraphs, cache=args.cache, tag=tag)

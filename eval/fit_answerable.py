@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +28,11 @@ import numpy as np
 from qa.answering.answerable import ANSWERABLE_FEATURES, VETOES, drop_answerable, save_answerable
 from qa.answering.span_reader import DEFAULT_DIR, AbstainParams, span_reader_for
 from qa.core.config import Settings
-from qa.evaluation.piaf import EN_PATH, PIAF_PATH, fit_split, holdout, holdout_index, load_piaf, load_translations
+from qa.evaluation.piaf import EN_PATH, holdout, holdout_index, load_translations
 from qa.evaluation.training import ALWAYS_VETO, BUDGET, fit_abstention
 from qa.retrieval.query import analyse
 
 ROOT = Path(__file__).resolve().parent
-REPORTS = ROOT / "reports"
 
 
 def rows(engine: Any, questions: list[Any], vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -61,18 +59,10 @@ def rates(abstains: np.ndarray, y: np.ndarray) -> dict[str, float]:
 def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
     """Every fitting question read through the product's answer step on the holdout index, its rows kept at
     `rows_path` with the span reader's shipped `low` margin (what the fitted model is compared with)."""
-    from benchlib import piaf_engine  # type: ignore[import-not-found]
+    from benchlib import fit_sides  # type: ignore[import-not-found]
     from train_reader import embed_cached, with_english  # type: ignore[import-not-found]
 
-    piaf = load_piaf(args.piaf)
-    train = [q for q in piaf.questions if fit_split(q.title) == "train"]
-    calib = [q for q in piaf.questions if fit_split(q.title) == "calibrate"]
-    if args.limit:
-        # A smoke run: a few questions over their own paragraphs, indexed apart.
-        train, calib = train[: args.limit], calib[: args.limit]
-        asked = {q.paragraph_id for q in (*train, *calib)}
-        piaf = replace(piaf, paragraphs=tuple(p for p in piaf.paragraphs if p.id in asked))
-    engine = piaf_engine(piaf.paragraphs, cache=args.cache, tag=tag)
+    piaf, train, calib, engine = fit_sides(args, tag)
     model = engine.manifest.model.name
     reader = span_reader_for(Settings().cache_dir)
     assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
@@ -99,13 +89,11 @@ def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--piaf", type=Path, default=PIAF_PATH)
-    ap.add_argument("--limit", type=int, default=0, help="only this many questions of each side (a smoke run)")
+    sys.path.insert(0, str(ROOT))
+    from benchlib import fit_parser, parse_fit_args, pyplot, save_report  # type: ignore[import-not-found]
+
+    ap = fit_parser(__doc__ or "", "abstention")
     ap.add_argument("--budget", type=float, default=BUDGET, help="wrong abstentions allowed on calibration [%(default)s]")
-    ap.add_argument("--cache", type=Path, default=ROOT / "cache", help="index copies, question vectors, rows [%(default)s]")
-    ap.add_argument("--refit", action="store_true", help="fit again from the rows the last run with these options kept")
-    ap.add_argument("--reports", type=Path, default=None, help="where the report and chart go [eval/reports]")
     ap.add_argument(
         "--vetoes",
         choices=["facts", "measured"],
@@ -114,15 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         "name the passages or the archive lack, what settles news questions and PIAF's Wikipedia rarely asks) or "
         "only those PIAF's questions measure as nearly never answerable [%(default)s]",
     )
-    ap.add_argument("--write", action="store_true", help="write the fitted abstention beside the span reader (--out)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_DIR, help="the span reader's folder [%(default)s]")
-    args = ap.parse_args(argv)
-    if args.write and args.limit and args.out == DEFAULT_DIR:
-        ap.error("a smoke run (--limit) writes only to another --out than the shipped span reader")
-    reports = args.reports or REPORTS
-
-    sys.path.insert(0, str(ROOT))
-    from benchlib import pyplot, save_report  # type: ignore[import-not-found]
+    args = parse_fit_args(ap, argv)
+    reports = args.reports
 
     tag = f"-{args.limit}" if args.limit else ""
     rows_path = args.cache / f"answerable-rows{tag}.npz"

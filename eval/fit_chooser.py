@@ -14,10 +14,8 @@ eval/reports/chooser-fit.json and .png. Reading the questions takes most of the 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +27,11 @@ from qa.answering.evidence import pool_sentences, rules_ranked
 from qa.answering.span_reader import DEFAULT_DIR, span_reader_for
 from qa.core.config import Settings
 from qa.evaluation.metrics import answer_matches, span_f1
-from qa.evaluation.piaf import EN_PATH, PIAF_PATH, fit_split, load_piaf, load_translations, to_gold
+from qa.evaluation.piaf import EN_PATH, load_translations, to_gold
 from qa.evaluation.training import fit_ranker
 from qa.retrieval.query import analyse
 
 ROOT = Path(__file__).resolve().parent
-REPORTS = ROOT / "reports"
 # Sentences read per question: as many as the rule it replaces reads, so /ask reads no more. Six read 1.5 times
 # as much for 0.6 point more on calibration (0.756 against 0.750, in session 17's first look).
 K = 4
@@ -92,23 +89,13 @@ def figures(rows: dict[str, np.ndarray], picked: np.ndarray) -> dict[str, float]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--piaf", type=Path, default=PIAF_PATH)
-    ap.add_argument("--limit", type=int, default=0, help="only this many questions of each side (a smoke run)")
-    ap.add_argument("--cache", type=Path, default=ROOT / "cache", help="the PIAF index, question vectors, rows [%(default)s]")
-    ap.add_argument("--refit", action="store_true", help="fit again from the rows the last run with these options kept")
-    ap.add_argument("--reports", type=Path, default=None, help="where the report and chart go [eval/reports]")
-    ap.add_argument("--write", action="store_true", help="write the fitted chooser beside the span reader (--out)")
-    ap.add_argument("--out", type=Path, default=DEFAULT_DIR, help="the span reader's folder [%(default)s]")
-    args = ap.parse_args(argv)
-    if args.write and args.limit and args.out == DEFAULT_DIR:
-        ap.error("a smoke run (--limit) writes only to another --out than the shipped span reader")
-    reports = args.reports or REPORTS
-
     sys.path.insert(0, str(ROOT))
-    from benchlib import piaf_engine, pyplot, save_report  # type: ignore[import-not-found]
+    from benchlib import fit_parser, fit_sides, parse_fit_args, pyplot, save_report  # type: ignore[import-not-found]
     from train_reader import embed_cached, with_english  # type: ignore[import-not-found]
 
+    ap = fit_parser(__doc__ or "", "chooser")
+    args = parse_fit_args(ap, argv)
+    reports = args.reports
     tag = f"-{args.limit}" if args.limit else ""
     rows_path = args.cache / f"chooser-rows{tag}.npz"
     if args.write and args.out == DEFAULT_DIR:
@@ -119,15 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
     shipped_choice = reader.choice
     if not args.refit:
-        piaf = load_piaf(args.piaf)
-        train = [q for q in piaf.questions if fit_split(q.title) == "train"]
-        calib = [q for q in piaf.questions if fit_split(q.title) == "calibrate"]
-        if args.limit:
-            # A smoke run: a few questions over their own paragraphs, indexed apart.
-            train, calib = train[: args.limit], calib[: args.limit]
-            asked = {q.paragraph_id for q in (*train, *calib)}
-            piaf = replace(piaf, paragraphs=tuple(p for p in piaf.paragraphs if p.id in asked))
-        engine = piaf_engine(piaf.paragraphs, cache=args.cache, tag=tag)
+        _, train, calib, engine = fit_sides(args, tag)
         english = load_translations(EN_PATH)
         vectors = args.cache / f"question-vectors-{engine.manifest.model.name}.npz"
         sides = {}

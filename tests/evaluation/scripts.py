@@ -1,8 +1,11 @@
-"""Loads a script of eval/ as a module whose ROOT and REPORTS point into a test's folder."""
+"""Runs the scripts of eval/: loaded as a module whose ROOT and REPORTS point into a test's folder, or as a
+smoke run of a fitting script in a subprocess."""
 
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -21,3 +24,14 @@ def eval_script(name: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> M
     monkeypatch.setattr(module, "ROOT", tmp_path)
     monkeypatch.setattr(module, "REPORTS", tmp_path / "reports")
     return module
+
+
+def smoke_fit(script: str, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    """eval/<script>.py on 12 PIAF questions of each side, its cache and reports in the test's folder."""
+    cmd = [
+        sys.executable,
+        str(REPO / "eval" / f"{script}.py"),
+        *("--limit", "12", "--cache", str(tmp_path / "cache"), "--reports", str(tmp_path / "reports")),
+        *extra,
+    ]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,13 @@ import pytest
 from qa.answering.answerable import ANSWERABLE_FEATURES, ANSWERABLE_MODEL, VETOES, load_answerable
 from qa.answering.span_reader import DEFAULT_DIR, META_FILE
 from qa.evaluation.piaf import PIAF_PATH
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.evaluation.scripts import smoke_fit
 
 pytestmark = [pytest.mark.model, pytest.mark.skipif(not PIAF_PATH.exists(), reason="PIAF data not present")]
 
 
 def _fit(tmp_path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        str(ROOT / "eval" / "fit_answerable.py"),
-        *("--limit", "12", "--cache", str(tmp_path / "cache"), "--reports", str(tmp_path / "reports")),
-        *extra,
-    ]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
+    return smoke_fit("fit_answerable", tmp_path, *extra)
 
 
 def test_fitting_runs_end_to_end_and_writes_an_abstention_the_product_loads(tmp_path: Path) -> None:
