@@ -94,3 +94,18 @@ def test_the_project_gold_file_fits_the_seed_corpus() -> None:
     assert {q.lang for q in questions} == {"fr", "en"}
     assert any(len(q.articles) == 2 for q in questions)
     assert all(spans[q.id] for q in answerable)
+
+
+@pytest.mark.parametrize(("name", "answerable", "unanswerable"), [("gold_unseen.jsonl", 22, 8), ("gold_fresh.jsonl", 22, 8)])
+def test_the_unseen_gold_files_fit_the_seed_corpus(name: str, answerable: int, unanswerable: int) -> None:
+    from qa.core.types import Article
+    from qa.ingest import iter_corpus
+
+    questions = load_gold(ROOT / "eval" / name)
+    texts = {a.id: a.text for a in iter_corpus(ROOT / "corpus") if isinstance(a, Article)}
+    spans = resolve_evidence(questions, texts.get)
+    assert sum(q.answerable for q in questions) == answerable
+    assert sum(not q.answerable for q in questions) == unanswerable
+    assert {q.lang for q in questions} == {"fr", "en"}
+    assert all(spans[q.id] for q in questions if q.answerable)
+    assert len({q.id for q in questions}) == len(questions)
