@@ -270,6 +270,7 @@ class Engine:
             bars=chosen_bars,
             archive=archive,
             reader=fitted,
+            calibrated=self.settings.abstention == "fitted",
         )
 
     def search(self, question: str, k: int = DEFAULT_K, *, mode: Mode = "hybrid") -> list[Candidate]:

@@ -61,15 +61,17 @@ def decide(
     bars: Bars = UNCALIBRATED,
     archive: Archive | None = None,
     reader: Reader | None = None,
+    calibrated: bool = True,
 ) -> Decision:
     """Choose the answering sentence among the best passages, then whether the passages answer at all:
-    with the reader fitted for the model when there is one, else with the rules and bars."""
+    with the reader fitted for the model when there is one, else with the rules and bars. `calibrated`: the
+    span reader's calibrated abstention decides when one is fitted (else the rules plus its low margin)."""
     # A question of stop words alone ("le la les ?", "Qui ?") asks nothing the passages could answer.
     if not query.terms:
         return Decision(query, candidates, None, None, True, reason=NOTHING_ASKED)
     if reader is not None:
         sentences = pool_sentences(candidates, sentence_vectors, qvec, window_vectors or {})
-        return _fitted(reader, query, candidates, sentences, bars, archive)
+        return _fitted(reader, query, candidates, sentences, bars, archive, calibrated)
     choice = choose_sentence(query, qvec, candidates, sentence_vectors, window_vectors)
     if not candidates or choice is None:
         return Decision(query, candidates, choice, None, True, reason=NOTHING_FOUND)
@@ -85,13 +87,14 @@ def _fitted(
     sentences: Sequence[Sentence],
     bars: Bars,
     archive: Archive | None,
+    calibrated: bool = True,
 ) -> Decision:
     """The answer step with a fitted reader, as its policy says: the sentence by the ranker or the rules, the
     short answer by the span model, the abstention by the fitted model, the rules, or either."""
     policy = reader.policy
     if policy.sentence == "rules" and policy.abstention == "rules":
         if reader.span_reader is not None:
-            return _read(reader, query, candidates, sentences, bars, archive)
+            return _read(reader, query, candidates, sentences, bars, archive, calibrated)
         # Only the span model is fitted here: nothing the other models would read is computed.
         choice = choose_among(query, candidates, sentences)
         short = best_short(reader, query, candidates, choice) if choice is not None else None
@@ -118,9 +121,11 @@ def _read(
     sentences: Sequence[Sentence],
     bars: Bars,
     archive: Archive | None,
+    calibrated: bool = True,
 ) -> Decision:
     """The answer step with the span reader: the sentence it settles on among the rules' best, then the abstention
-    by its calibrated probability when one was fitted, else by the rules with the reader's margin."""
+    by its calibrated probability when one was fitted (and `calibrated`), else by the rules with the reader's
+    margin."""
     span_reader = reader.span_reader
     assert span_reader is not None
     read_choice = choose_by_reading(reader, query, candidates, sentences)
@@ -131,7 +136,7 @@ def _read(
     x = answerable_features(
         query, candidates, read_choice.margins, read_choice.picked, short.span if short else None, signals, choice.index, bars
     )
-    if span_reader.answerable is not None:
+    if span_reader.answerable is not None and calibrated:
         abstain, reason = fitted_abstains(span_reader.answerable, x, signals)
     else:
         rule = abstention_rule(signals, bars)

@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # The short answer by the fine-tuned span reader (qa/answering/span_reader.py, when its adapters are there),
     # or "off": by the LightGBM span model over hand-named features, which needs no second model in memory.
     span_reader: Literal["on", "off"] = "on"
+    # Whether the passages answer, with the span reader: "fitted", its calibrated probability (when one is fitted
+    # beside it; fewer wrong abstentions on PIAF), or "rules": the rules' bars plus the reader's low margin (more
+    # abstentions on the news gold sets; README, "The abstention as a calibrated probability").
+    abstention: Literal["fitted", "rules"] = "fitted"
     # The index in PostgreSQL with pgvector (postgresql://user:password@host:port/db) instead of the folder
     # index_dir, and the replicas that answer its reads (a JSON list of URLs; the primary when none is up).
     database_url: SecretStr | None = None

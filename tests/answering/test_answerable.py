@@ -20,7 +20,7 @@ from qa.answering.answerable import (
     save_answerable,
 )
 from qa.answering.reader import Abstention
-from qa.answering.span_reader import META_FILE, ChoiceParams
+from qa.answering.span_reader import META_FILE, AbstainParams, ChoiceParams
 from tests.answering.test_span_choice import Scripted, ask
 
 
@@ -48,6 +48,36 @@ def test_a_low_margin_abstains_and_says_the_reader_found_nothing() -> None:
     assert answer.answer is None and answer.short is None
     reason = answer.abstained_because
     assert "reader finds no answer" in reason and "-3.0" in reason and "probability of an answer 0.05, below 0.50" in reason
+
+
+def test_with_the_calibrated_abstention_set_aside_the_rules_and_the_low_margin_decide() -> None:
+    from qa.answering.answer import compose_answer, decide
+    from qa.retrieval.query import analyse
+    from tests.answering.test_reader import candidates_of
+    from tests.answering.test_span_choice import QUESTION, TEXT, reader_with
+
+    # The probability says abstain (margins far below 0); QA_ABSTENTION=rules answers as the rules do.
+    scripted = Scripted({"deux mois": -3.0, "trente": -2.5}, ChoiceParams(2, 4.0), answerable=by_margin())
+    args = (analyse(QUESTION), np.zeros(4, np.float32), candidates_of("mosquees", TEXT, offset=7), {})
+    fitted = compose_answer(decide(*args, reader=reader_with(scripted)))
+    rules = compose_answer(decide(*args, reader=reader_with(scripted), calibrated=False))
+    assert fitted.answer is None and "probability of an answer" in fitted.abstained_because
+    assert rules.answer is not None and rules.abstained_because is None
+    # ... and the reader's low margin is the rules' again: below it, they abstain with its reason.
+    scripted.abstention = AbstainParams(low=-2.0)
+    low = compose_answer(decide(*args, reader=reader_with(scripted), calibrated=False))
+    assert low.answer is None and "reader finds no answer" in low.abstained_because
+    assert "probability" not in low.abstained_because
+
+
+def test_the_abstention_setting_is_checked() -> None:
+    from pydantic import ValidationError
+
+    from qa.core.config import Settings
+
+    assert Settings().abstention == "fitted" and Settings(abstention="rules").abstention == "rules"
+    with pytest.raises(ValidationError, match="abstention"):
+        Settings(abstention="sometimes")  # type: ignore[arg-type]
 
 
 def test_a_confident_reader_answers_where_the_rules_alone_would_not_be_asked() -> None:
