@@ -57,6 +57,9 @@ def evaluate(
         "index": engine.where,
         "articles": engine.manifest.articles,
         "chunks": engine.manifest.chunks,
+        # The answer step's settings: reports made with another abstention or without the span reader differ.
+        "span_reader": engine.settings.span_reader,
+        "abstention": engine.settings.abstention,
         "questions": len(questions),
         **(meta or {}),
     }

@@ -46,6 +46,16 @@ def test_evaluate_scores_every_mode_and_the_baseline(fake_engine: Engine) -> Non
         assert (system["answer_accuracy"] is None) == (name == "langchain-faiss")
     assert report["ratios"]["ask_p50_over_embed_p50"] > 0
     assert "hybrid_over_langchain-faiss" in report["ratios"]
+    # Which answer step made the figures.
+    assert (report["span_reader"], report["abstention"]) == ("on", "fitted")
+
+
+def test_the_report_names_the_abstention_it_was_made_with(seed_corpus: Path, tmp_path: Path, fake_encoder: Any) -> None:
+    index = tmp_path / "index"
+    sync_corpus(seed_corpus, index, fake_encoder, progress=False)
+    settings = Settings(index_dir=index, corpus_dir=seed_corpus, abstention="rules", span_reader="off")
+    report = evaluate(Engine.open(settings, fake_encoder), load_gold(GOLD)[:2], "gold", baseline=False)
+    assert (report["span_reader"], report["abstention"]) == ("off", "rules")
 
 
 def test_qa_eval_command_prints_json_and_writes_reports(
