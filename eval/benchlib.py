@@ -184,18 +184,25 @@ def piaf_engine(paragraphs: Sequence[Any], cache: Path = ROOT / "eval" / "cache"
     return Engine.open(settings, encoder)
 
 
-def reader_windows(engine: Any, question: str, qvec: NDArray[np.float32], k: int) -> list[str]:
-    """The texts the span reader reads for a question: the rules' best `k` sentences over the retrieved passages,
-    each with what completes it, as the answer step takes them."""
+def reader_ranked(engine: Any, query: Any, qvec: NDArray[np.float32], k: int) -> tuple[Any, list[Any], list[str]]:
+    """What the span reader reads for a question, as the answer step takes it: the retrieved candidates, the
+    rules' best `k` sentences over them (evidence.Ranked), and the text of each with what completes it."""
     from qa.answering.abstention import chosen_text
-    from qa.answering.evidence import pool_sentences, rules_best
-    from qa.retrieval.query import analyse
+    from qa.answering.evidence import pool_sentences, rules_ranked
 
-    query = analyse(question)
     retrieved = engine.retrieve(query, qvec)
     sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
     sentences = pool_sentences(retrieved.candidates, sentence_vectors, qvec, window_vectors)
-    return [chosen_text(retrieved.candidates, c) for c in rules_best(query, retrieved.candidates, sentences, k)]
+    ranked = rules_ranked(query, retrieved.candidates, sentences, k)
+    return retrieved.candidates, ranked, [chosen_text(retrieved.candidates, r.choice) for r in ranked]
+
+
+def reader_windows(engine: Any, question: str, qvec: NDArray[np.float32], k: int) -> list[str]:
+    """The texts the span reader reads for a question: the rules' best `k` sentences over the retrieved passages,
+    each with what completes it, as the answer step takes them."""
+    from qa.retrieval.query import analyse
+
+    return reader_ranked(engine, analyse(question), qvec, k)[2]
 
 
 def fit_parser(description: str, what: str) -> argparse.ArgumentParser:

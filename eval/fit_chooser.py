@@ -21,10 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.abstention import chosen_text
 from qa.answering.chooser import CHOOSER_FEATURES, Chooser, drop_chooser, save_chooser, window_rows
-from qa.answering.evidence import pool_sentences, rules_ranked
-from qa.answering.span_reader import DEFAULT_DIR, span_reader_for
+from qa.answering.span_reader import DEFAULT_DIR, META_FILE, choice_params, span_reader_for
 from qa.core.config import Settings
 from qa.evaluation.metrics import answer_matches, span_f1
 from qa.evaluation.piaf import EN_PATH, load_translations, to_gold
@@ -40,6 +38,7 @@ K = 4
 def read_rows(engine: Any, questions: list[Any], vectors: np.ndarray, k: int) -> dict[str, np.ndarray]:
     """Every question's rows (CHOOSER_FEATURES of the rules' best `k` sentences), their labels (holds the gold
     answer), the short answer's F1 in each, and the question each row belongs to."""
+    from benchlib import reader_ranked  # type: ignore[import-not-found]
     from tqdm import tqdm
 
     reader = span_reader_for(Settings().cache_dir)
@@ -47,15 +46,11 @@ def read_rows(engine: Any, questions: list[Any], vectors: np.ndarray, k: int) ->
     xs, ys, f1s, groups = [], [], [], []
     for q, qvec in tqdm(list(zip(questions, vectors, strict=True)), desc="reading", unit="q", file=sys.stderr):
         query = analyse(q.question)
-        retrieved = engine.retrieve(query, qvec)
-        sentence_vectors, window_vectors = engine.pool_vectors(retrieved)
-        sentences = pool_sentences(retrieved.candidates, sentence_vectors, qvec, window_vectors)
-        if not sentences:
+        candidates, ranked, texts = reader_ranked(engine, query, qvec, k)
+        if not ranked:
             continue
-        ranked = rules_ranked(query, retrieved.candidates, sentences, k)
-        texts = [chosen_text(retrieved.candidates, r.choice) for r in ranked]
         found = reader.read([q.question] * len(texts), texts)
-        xs.append(window_rows(query, retrieved.candidates, ranked, texts, found))
+        xs.append(window_rows(query, candidates, ranked, texts, found))
         ys += [answer_matches(t, q.answers) for t in texts]
         f1s += [span_f1(t[f.start : f.end], q.answers) for t, f in zip(texts, found, strict=True)]
         groups.append(len(texts))
@@ -102,9 +97,8 @@ def main(argv: list[str] | None = None) -> int:
         # The shipped chooser is what is being refitted: set aside first, it may no longer fit the code (a feature
         # added), and the reader would refuse to load with it. The rows never read it. It is written again at the end.
         drop_chooser(args.out)
-    reader = span_reader_for(Settings().cache_dir)
-    assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
-    shipped_choice = reader.choice
+    # The rule the chooser would replace, as the shipped reader keeps it (no need to load the model for it).
+    shipped_choice = choice_params(json.loads((DEFAULT_DIR / META_FILE).read_text(encoding="utf-8")))
     if not args.refit:
         _, train, calib, engine = fit_sides(args, tag)
         english = load_translations(EN_PATH)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qa.answering.abstention import FACT_RULES, SIGNAL_FEATURES, Bars, Signals, absent_words, far_name, signal_values
 from qa.answering.reader import Abstention
-from qa.answering.span_reader import set_meta_entry
+from qa.answering.span_reader import NO_SPAN, set_meta_entry
 from qa.core.types import Span
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
@@ -44,8 +44,6 @@ ANSWERABLE_FEATURES = (
 # Tokayev sign in Tokyo?") is no fact rule for them. The rules' bar on a missing name with the sentence far,
 # calibrated for English on the dev split, stands in for it.
 VETOES = (*FACT_RULES, "english_far_name")
-# What the margins read when the reader found no span at all: far below any margin it gives.
-NO_SPAN = -30.0
 
 
 def answerable_features(

@@ -17,15 +17,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qa.answering.evidence import Ranked
-from qa.answering.span_reader import Found, set_meta_entry
+from qa.answering.span_reader import NO_SPAN, Found, set_meta_entry
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
 from qa.text.answer_types import holds_type
 
 CHOOSER_MODEL = "chooser.txt"
 META_KEY = "chooser"
-# What the reader's scores read when it found no span at all: far below any score it gives.
-NO_SPAN = -30.0
 
 CHOOSER_FEATURES = (
     "rank",  # its place in the rules' order
@@ -90,8 +88,7 @@ def window_rows(
                 len(query.terms),
             )
         )
-    out = np.asarray(rows, dtype=np.float32).reshape(len(rows), len(CHOOSER_FEATURES))
-    return out
+    return np.asarray(rows, dtype=np.float32).reshape(len(rows), len(CHOOSER_FEATURES))
 
 
 @dataclass(frozen=True, slots=True)

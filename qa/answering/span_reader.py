@@ -12,7 +12,7 @@ import json
 import logging
 import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,6 +32,9 @@ META_FILE = "reader.json"
 ADAPTER_FILE = "adapter_model.safetensors"
 BASE_MODEL = "multilingual-e5-small-q4"
 MAX_ANSWER_TOKENS = 30  # PIAF's answers are short: 98% of them fit in 30 tokens
+# What a score or margin of the reader reads, in the fitted steps' features, when it found no span at all (-inf):
+# far below any score it gives.
+NO_SPAN = -30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,13 +210,13 @@ class SpanReader:
             run = openvino_runner(model, example)
         else:
             run = torch_runner(model)
-        choice, abstention = meta.get("choice"), meta.get("abstention")
+        abstention = meta.get("abstention")
         return cls(
             run,
             tokenizer,
             int(meta["max_length"]),
             int(meta.get("max_answer_tokens", MAX_ANSWER_TOKENS)),
-            ChoiceParams(int(choice["k"]), float(choice["delta"])) if choice else None,
+            choice_params(meta),
             AbstainParams(float(abstention["low"]), float(abstention["high"])) if abstention else None,
             answerable,
             chooser,
@@ -258,6 +261,12 @@ def set_meta_entry(folder: Path, key: str, entry: dict[str, Any] | None) -> None
     else:
         meta[key] = entry
     meta_path.write_text(json.dumps(meta, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+
+
+def choice_params(meta: Mapping[str, Any]) -> ChoiceParams:
+    """The margin rule's parameters kept in the span reader's reader.json (the defaults when none were fitted)."""
+    choice = meta.get("choice")
+    return ChoiceParams(int(choice["k"]), float(choice["delta"])) if choice else ChoiceParams()
 
 
 def span_reader_fitted(folder: Path = DEFAULT_DIR) -> bool:
