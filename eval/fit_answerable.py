@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answering.answerable import ANSWERABLE_FEATURES, VETOES, drop_answerable, save_answerable
+from qa.answering.answerable import ANSWERABLE_FEATURES, MONOTONE, VETOES, drop_answerable, save_answerable
 from qa.answering.span_reader import DEFAULT_DIR, AbstainParams, span_reader_for
 from qa.core.config import Settings
 from qa.evaluation.piaf import EN_PATH, holdout, holdout_index, load_translations
@@ -88,6 +88,28 @@ def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
     np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=shipped[1].low)
 
 
+def read_news_rows(args: argparse.Namespace, rows_path: Path) -> None:
+    """The news training questions (eval/news.py) read through the product's answer step over their archive,
+    their rows kept at `rows_path` as read_rows keeps PIAF's."""
+    from news import load_news, news_engine, news_split  # type: ignore[import-not-found]
+    from train_reader import embed_cached  # type: ignore[import-not-found]
+
+    questions = load_news()
+    engine = news_engine(questions, args.cache)
+    reader = span_reader_for(Settings().cache_dir)
+    assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
+    shipped = reader.answerable, reader.abstention
+    reader.answerable, reader.abstention = None, AbstainParams()
+    try:
+        vectors = args.cache / f"news-question-vectors-{engine.manifest.model.name}.npz"
+        sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
+        xt, yt, rt = rows(engine, sides["train"], embed_cached(engine, sides["train"], vectors))
+        xc, yc, rc = rows(engine, sides["calibrate"], embed_cached(engine, sides["calibrate"], vectors))
+    finally:
+        reader.answerable, reader.abstention = shipped
+    np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=shipped[1].low)
+
+
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from benchlib import fit_parser, parse_fit_args, pyplot, save_report  # type: ignore[import-not-found]
@@ -101,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         help="signals that abstain alone: the rules of fact (qa.answering.answerable.VETOES: a period, a quantity or a "
         "name the passages or the archive lack, what settles news questions and PIAF's Wikipedia rarely asks) or "
         "only those PIAF's questions measure as nearly never answerable [%(default)s]",
+    )
+    ap.add_argument(
+        "--news",
+        action="store_true",
+        help="fit on the news training questions too (eval/news.py: helper-written questions over OrangeSum articles), "
+        "their calibration articles beside PIAF's calibration pages",
     )
     args = parse_fit_args(ap, argv)
     reports = args.reports
@@ -118,24 +146,40 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(rows_path) as kept:
         xt, yt, xc, yc, rc = (kept[k] for k in ("xt", "yt", "xc", "yc", "rc"))
         shipped_low = float(kept["low"])
+    # Which calibration rows are PIAF's (the budget's reference) and which the news questions'.
+    source = np.zeros(len(yc), dtype=bool)
+    if args.news:
+        news_path = args.cache / "answerable-rows-news.npz"
+        if not args.refit or not news_path.is_file():
+            read_news_rows(args, news_path)
+        with np.load(news_path) as kept:
+            xt, yt = np.concatenate([xt, kept["xt"]]), np.concatenate([yt, kept["yt"]])
+            xc, yc, rc = (np.concatenate([a, kept[k]]) for a, k in ((xc, "xc"), (yc, "yc"), (rc, "rc")))
+            source = np.concatenate([source, np.ones(len(kept["yc"]), dtype=bool)])
 
     # Nothing read (no sentence to choose from): abstained on, whatever the policy (probability -1, like a veto).
     read_t, read_c = ~np.isnan(xt).any(axis=1), ~np.isnan(xc).any(axis=1)
     always = VETOES if args.vetoes == "facts" else ALWAYS_VETO
-    abstention, fit = fit_abstention(xt[read_t], yt[read_t], xc[read_c], yc[read_c], args.budget, ANSWERABLE_FEATURES, always)
+    abstention, fit = fit_abstention(
+        xt[read_t], yt[read_t], xc[read_c], yc[read_c], args.budget, ANSWERABLE_FEATURES, always, MONOTONE
+    )
     probs = np.full(len(xc), -1.0)
     for i in np.flatnonzero(read_c):
         probs[i] = -1.0 if abstention.vetoed(xc[i]) else abstention.probability(xc[i])  # abstained on whatever the threshold
     fitted = probs < abstention.threshold
     margin = np.where(read_c, xc[:, ANSWERABLE_FEATURES.index("margin")], -np.inf)
-    compared = {
-        "rules": rates(rc, yc),
-        "rules_or_low_margin": {**rates(rc | (margin < shipped_low), yc), "low": shipped_low},
-        "fitted": {**rates(fitted, yc), "threshold": abstention.threshold, "vetoes": list(abstention.vetoes)},
-    }
+
+    def compare(on: np.ndarray) -> dict[str, Any]:
+        return {
+            "rules": rates(rc[on], yc[on]),
+            "rules_or_low_margin": {**rates((rc | (margin < shipped_low))[on], yc[on]), "low": shipped_low},
+            "fitted": {**rates(fitted[on], yc[on]), "threshold": abstention.threshold, "vetoes": list(abstention.vetoes)},
+        }
+
+    compared = compare(~source)
     curve = []
-    for t in np.unique(np.round(probs[probs >= 0], 3)):
-        curve.append(rates(probs < t, yc) | {"threshold": float(t)})
+    for t in np.unique(np.round(probs[(probs >= 0) & ~source], 3)):
+        curve.append(rates(probs[~source] < t, yc[~source]) | {"threshold": float(t)})
     importance = dict(
         zip(ANSWERABLE_FEATURES, abstention.model.feature_importance("gain").round(1).tolist(), strict=True)  # type: ignore[attr-defined]
     )
@@ -145,12 +189,13 @@ def main(argv: list[str] | None = None) -> int:
         "train": {"answerable": int(yt.sum()), "unanswerable": int((~yt).sum())},
         "calibration": {"answerable": int(yc.sum()), "unanswerable": int((~yc).sum())},
         "on_calibration": compared,
+        **({"news_on_calibration": compare(source)} if args.news else {}),
         "fit": fit,
         "gain": importance,
         "curve": curve,
     }
     print(json.dumps({k: v for k, v in report.items() if k != "curve"}, indent=2, default=str))
-    name = f"answerable-fit{tag}" + ("" if args.vetoes == "facts" else f"-{args.vetoes}")
+    name = f"answerable-fit{tag}" + ("" if args.vetoes == "facts" else f"-{args.vetoes}") + ("-news" if args.news else "")
     save_report(name, report, reports)
 
     plt = pyplot()

@@ -43,8 +43,8 @@ def news_split(question: Any, seed: int = SEED) -> str:
     return "calibrate" if digest[0] % 10 < 3 else "train"
 
 
-def write_archive(asked: set[str], dest: Path) -> Path:
-    """The articles asked about and DISTRACTORS others from the same records, as one .jsonl.gz corpus file
+def write_archive(asked: set[str], dest: Path, distractors: int = DISTRACTORS) -> Path:
+    """The articles asked about and `distractors` others from the same records, as one .jsonl.gz corpus file
     (rewritten only when missing: the draw is seeded)."""
     from benchlib import orangesum_lines  # type: ignore[import-not-found]
 
@@ -61,7 +61,7 @@ def write_archive(asked: set[str], dest: Path) -> Path:
     missing = asked - {str(json.loads(line)["id"]) for line in kept}
     if missing:
         raise SystemExit(f"articles asked about but not in OrangeSum records {RECORDS}: {sorted(missing)[:5]}")
-    kept += random.Random(SEED).sample(others, DISTRACTORS)
+    kept += random.Random(SEED).sample(others, distractors)
     dest.mkdir(parents=True, exist_ok=True)
     with gzip.open(path, "wb", compresslevel=1) as out:
         for line in kept:
@@ -69,16 +69,18 @@ def write_archive(asked: set[str], dest: Path) -> Path:
     return path
 
 
-def news_engine(questions: list[Any], cache: Path) -> Any:
-    """An Engine over the news archive, indexed once in `cache` for the default model."""
+def news_engine(questions: list[Any], cache: Path, distractors: int = DISTRACTORS) -> Any:
+    """An Engine over the news archive, indexed once in `cache` for the default model (a smoke run gives fewer
+    questions and no distractors: an archive of their own articles)."""
     from qa.core.config import Settings
     from qa.engine import Engine, load_model
     from qa.evaluation.piaf import model_tag
     from qa.index.sync import sync_corpus
 
     asked = {a for q in questions for a in q.articles}
-    corpus = write_archive(asked, cache / f"news-corpus-{len(asked)}").parent
+    tag = f"{len(asked)}" + ("" if distractors == DISTRACTORS else f"-{distractors}")
+    corpus = write_archive(asked, cache / f"news-corpus-{tag}", distractors).parent
     encoder = load_model(Settings(), progress=True)
-    index = cache / f"news-index-{len(asked)}-{model_tag(encoder.info)}"
+    index = cache / f"news-index-{tag}-{model_tag(encoder.info)}"
     sync_corpus(corpus, index, encoder, progress=True)
     return Engine.open(Settings().with_overrides(index_dir=index, corpus_dir=corpus), encoder)

@@ -1,7 +1,7 @@
 """Charts issue #17's fitted steps on every set, before and after, from the reports in eval/reports/: the span
 reader (before: QA_SPAN_READER=off, or the int8 reports) in span-reader.png, and its abstention as a calibrated
 probability (shipped since session 17, against the rules plus the reader's `low` margin it replaces) in
-answerable.png."""
+answerable.png, and the choice fitted on PIAF and news questions alike (session 18) in choice-news.png."""
 
 from __future__ import annotations
 
@@ -27,6 +27,16 @@ ABSTENTION = (
     ("... its wrong\nabstentions", "piaf-holdout-test-span", "piaf-holdout-test-answerable", "wrong_share"),
     ("seed gold (in view)\nrecall", "gold-span", "gold-answerable", "abstention_recall"),
     ("unseen gold\nrecall", "gold_unseen-span", "gold_unseen-answerable", "abstention_recall"),
+)
+
+# The sentence choice (k, delta) fitted on PIAF and the news training questions (session 18), against session 17's.
+CHOICE = (
+    ("PIAF test FR", "piaf-test-answerable", "piaf-test-choice-news", "hybrid"),
+    ("PIAF test EN", "piaf-en-test-answerable", "piaf-en-test-choice-news", "en:hybrid"),
+    ("news calibration\n(held out)", "news_calib-shipped", "news_calib-choice-news", "hybrid"),
+    ("seed gold\n(in view)", "gold-answerable", "gold-choice-news", "hybrid"),
+    ("unseen gold", "gold_unseen-answerable", "gold_unseen-choice-news", "hybrid"),
+    ("fresh gold", "gold_fresh-answerable", "gold_fresh-choice-news", "hybrid"),
 )
 
 
@@ -88,6 +98,26 @@ def main() -> int:
     ax.set_title("Issue #17: abstention as a calibrated probability, with the rules of fact as vetoes")
     fig.tight_layout()
     out = REPORTS / "answerable.png"
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
+
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    labels = [c[0] for c in CHOICE]
+    for ax, metric, title in (
+        (axes[0], "answer_accuracy", "answer holds the answer"),
+        (axes[1], "short_f1", "short answer, SQuAD F1"),
+        (axes[2], "wrong_share", "wrong abstentions (share of answerable)"),
+    ):
+        before = [system(b, w)[metric] for _, b, _, w in CHOICE]
+        after = [system(a, w)[metric] for _, _, a, w in CHOICE]
+        bars(ax, labels, before, after, ("k=4, delta=4 on PIAF (session 17)", "k=3, delta=2 on PIAF and news"), digits=3)
+        ax.set_title(title)
+    axes[2].set_ylim(0, 0.2)
+    axes[2].axhline(0.03, color="grey", linestyle=":", label="3% (#17)")
+    axes[0].legend(loc="lower left", fontsize=8)
+    fig.suptitle("Issue #17: the span reader's sentence choice fitted on PIAF and news questions alike (session 18)")
+    fig.tight_layout()
+    out = REPORTS / "choice-news.png"
     fig.savefig(out, dpi=120)
     print(f"wrote {out}")
     return 0

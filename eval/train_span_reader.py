@@ -9,8 +9,14 @@ Questions come from the pages of PIAF's dev half that qa.evaluation.piaf.fit_spl
 2. the retrieved windows: what the product reads, the rules' best --hard-k windows over the passages the real
    pipeline retrieves from the PIAF index (the one eval/bench_piaf.py builds), each with the answer where it
    holds one, else "no answer", so that margins compare across windows.
+3. with --news-epochs, news: the rules' best --hard-k windows over the archive of the news training questions
+   (eval/news.py: helper-written questions over OrangeSum articles, their "train" articles; unanswerable ones
+   give only "no answer" windows), mixed with as many retrieved PIAF windows again so that PIAF is not
+   forgotten. News questions that a news article's subject invites but it does not answer are what PIAF's
+   windows never show the reader.
 Seeded, each stage on its own seed: rerun it to get the same files (on the same torch build and thread count);
---init resumes at stage 2 from a saved stage 1. The adapters are saved after each epoch.
+--init resumes at stage 2 from a saved stage 1 (with --hard-epochs 0, at stage 3 from a saved stage 2). The
+adapters are saved after each epoch.
 """
 
 from __future__ import annotations
@@ -126,6 +132,19 @@ def hard_windows(engine: Any, questions: Sequence[PiafQuestion], vectors: Any, k
     return out
 
 
+def news_windows(engine: Any, questions: Sequence[Any], vectors: Any, k: int) -> list[Example]:
+    """The rules' best `k` windows of each news question over its archive, with the gold answers' offsets where a
+    window holds one, else as "no answer" (always, for an unanswerable question)."""
+    from benchlib import reader_windows  # type: ignore[import-not-found]
+
+    out = []
+    for q, qvec in zip(questions, vectors, strict=True):
+        for text in reader_windows(engine, q.question, qvec, k):
+            found = [(i, i + len(a)) for a in q.answers if (i := text.find(a)) >= 0] if q.answerable else []
+            out.append(Example(q.question, text, tuple(found[:1])))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--piaf", type=Path, default=PIAF_PATH, help="PIAF SQuAD-format file [%(default)s]")
@@ -135,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=2, help="epochs over the answer's own windows [%(default)s]")
     ap.add_argument("--hard-epochs", type=int, default=1, help="then epochs over the retrieved windows [%(default)s]")
     ap.add_argument("--hard-k", type=int, default=3, help="the rules' best windows taken per question [%(default)s]")
+    ap.add_argument("--news-epochs", type=int, default=0, help="then epochs over news windows, PIAF's mixed in [%(default)s]")
+    ap.add_argument("--news-lr", type=float, default=1e-4)
     ap.add_argument("--init", type=Path, default=None, help="start from the adapters of a first stage saved there")
     ap.add_argument("--batch-size", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-4)
@@ -190,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(args.seed)
         stage.run(model, "answer windows", train, args.epochs, args.lr, args.seed)
         fit.update({"epochs": args.epochs, "lr": args.lr, "train_windows": len(train)})
-    if args.hard_epochs:
+    hard: list[Example] = []
+    if args.hard_epochs or args.news_epochs:
         paragraphs = piaf.paragraphs
         tag = ""
         if args.limit:
@@ -204,10 +226,39 @@ def main(argv: list[str] | None = None) -> int:
         vectors = embed_cached(engine, train_q, args.cache / f"question-vectors-{engine.manifest.model.name}.npz")  # type: ignore[arg-type]
         hard = hard_windows(engine, train_q, vectors, args.hard_k)
         print(f"{len(hard)} retrieved windows, {sum(bool(e.answers) for e in hard)} holding the answer", file=sys.stderr)
+    if args.hard_epochs:
         # Seeded on its own, so a run resumed with --init trains the second stage as a whole run does.
         torch.manual_seed(args.seed + 1)
         stage.run(model, "retrieved windows", hard, args.hard_epochs, args.hard_lr, args.seed + 1)
         fit.update({"hard_epochs": args.hard_epochs, "hard_lr": args.hard_lr, "hard_k": args.hard_k, "hard_windows": len(hard)})
+    if args.news_epochs:
+        from news import DISTRACTORS, load_news, news_engine, news_split  # type: ignore[import-not-found]
+
+        questions = load_news()
+        sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
+        if args.limit:
+            sides = {side: qs[: args.limit] for side, qs in sides.items()}
+        news = news_engine([*sides["train"], *sides["calibrate"]], args.cache, 0 if args.limit else DISTRACTORS)
+        cached = args.cache / f"news-question-vectors-{news.manifest.model.name}.npz"
+        fresh = {side: news_windows(news, qs, embed_cached(news, qs, cached), args.hard_k) for side, qs in sides.items()}
+        mixed = fresh["train"] + random.Random(args.seed + 2).sample(hard, min(len(hard), len(fresh["train"])))
+        print(f"{len(fresh['train'])} news windows, {len(mixed)} with PIAF's", file=sys.stderr)
+        torch.manual_seed(args.seed + 2)
+        stage.run(model, "news windows", mixed, args.news_epochs, args.news_lr, args.seed + 2)
+        with torch.no_grad():
+            from qa.answering.span_reader import SpanReader
+
+            news_figures = score(SpanReader.load(out, Settings().cache_dir), 32, fresh["calibrate"])
+        print(json.dumps({"news_calibration": news_figures}), file=sys.stderr)
+        fit.update(
+            {
+                "news_epochs": args.news_epochs,
+                "news_lr": args.news_lr,
+                "news_windows": len(fresh["train"]),
+                "news_questions": len(sides["train"]),
+                "news_calibration": news_figures,
+            }
+        )
     stage.save(model)
     print(f"span reader written to {out}", file=sys.stderr)
     return 0

@@ -44,6 +44,14 @@ ANSWERABLE_FEATURES = (
 # Tokayev sign in Tokyo?") is no fact rule for them. The rules' bar on a missing name with the sentence far,
 # calibrated for English on the dev split, stands in for it.
 VETOES = (*FACT_RULES, "english_far_name")
+# Which way a feature may move the probability of an answer, whatever the others (LightGBM's monotone
+# constraints): a larger margin or cosine never lowers it, a missing name, period or word never raises it. Without
+# them the refit of session 18 gave the issue's own "Quel est le prix actuel du baril de pétrole kazakh ?" (every
+# word absent from the archive, its sentence at cosine 0.24) a higher probability than answered PIAF questions.
+MONOTONE = {
+    **dict.fromkeys(("margin", "first_margin", "best_margin", "top_cosine", "sentence_cosine", "top_score"), 1),
+    **dict.fromkeys((*FACT_RULES, "missing_names", "absent_share", "absent_words", "english_far_name"), -1),
+}
 
 
 def answerable_features(

@@ -237,6 +237,7 @@ def fit_abstention(
     budget: float = BUDGET,
     names: Sequence[str] = QUESTION_FEATURES,
     always: Sequence[str] = ALWAYS_VETO,
+    monotone: Mapping[str, int] | None = None,
 ) -> tuple[Abstention, dict[str, Any]]:
     """The vetoes and a LightGBM model of "answerable" on the training rows (x, y), stopped early on the
     calibration rows (cx, cy), where the threshold is chosen too, vetoes included in the budget of wrong
@@ -245,6 +246,9 @@ def fit_abstention(
     vetoes, measured = choose_vetoes(x, y, names, always)
     free, cfree = ~_vetoed(x, vetoes, names), ~_vetoed(cx, vetoes, names)
     params = {**LGB_PARAMS, "objective": "binary", "num_leaves": 4, "min_data_in_leaf": 30}
+    if monotone:
+        # Which way each feature may move the probability (+1 up, -1 down, 0 free), in `names` order.
+        params["monotone_constraints"] = [monotone.get(name, 0) for name in names]
     train = (x[free], y[free].astype(np.float32), None)
     model = _boost(params, list(names), train, (cx[cfree], cy[cfree].astype(np.float32), None))
     probs = np.asarray(model.predict(cx), dtype=np.float64) if len(cx) else np.zeros(0)
@@ -256,6 +260,7 @@ def fit_abstention(
         "threshold": threshold,
         "vetoes": vetoes,
         "veto_candidates_on_training": measured,
+        "monotone": {k: v for k, v in (monotone or {}).items() if k in names},
     }
     return Abstention(model, threshold, tuple(vetoes), tuple(names)), report
 

@@ -24,6 +24,10 @@ def test_training_runs_end_to_end_and_writes_a_loadable_reader(tmp_path: Path) -
         sys.executable,
         str(ROOT / "eval" / "train_span_reader.py"),
         *("--limit", "6", "--epochs", "1", "--batch-size", "4", "--out", str(out), "--cache", str(tmp_path / "cache")),
+        *(
+            "--news-epochs",
+            "1",
+        ),
     ]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -31,9 +35,11 @@ def test_training_runs_end_to_end_and_writes_a_loadable_reader(tmp_path: Path) -
     meta = json.loads((out / META_FILE).read_text(encoding="utf-8"))
     fit = meta["fit"]
     assert fit["train_questions"] == 6 and fit["epochs"] == 1 and fit["hard_epochs"] == 1
-    # Both stages ran: the answers' own windows, then those the real pipeline retrieved over a tiny index.
-    assert [h["stage"] for h in fit["history"]] == ["answer windows", "retrieved windows"]
-    assert fit["hard_windows"] >= 6
+    # Every stage ran: the answers' own windows, those the real pipeline retrieved over a tiny index, then the
+    # news questions' over their own articles (with as many PIAF windows again).
+    assert [h["stage"] for h in fit["history"]] == ["answer windows", "retrieved windows", "news windows"]
+    assert fit["hard_windows"] >= 6 and fit["news_questions"] == 6 and fit["news_windows"] >= 6
+    assert 0.0 <= fit["news_calibration"]["span_f1"] <= 1.0
     assert 0.0 <= fit["calibration"]["span_f1"] <= 1.0
     reader = SpanReader.load(out, Settings().cache_dir)
     text = "La ligne mesure 800 kilomètres."
