@@ -58,27 +58,43 @@ def bars(ax: Any, labels: list[str], before: list[float], after: list[float], na
     ax.set_ylim(0, 1)
 
 
+ANSWER_PANELS = (("answer_accuracy", "answer holds the answer"), ("short_f1", "short answer, SQuAD F1"))
+
+
+def compare(
+    plt: Any,
+    sets: tuple[tuple[str, str, str, str], ...],
+    panels: tuple[tuple[str, str], ...],
+    names: tuple[str, str],
+    digits: int,
+) -> tuple[Any, Any]:
+    """One panel per (metric, title), each set's before and after side by side: the figure and its axes."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5))
+    labels = [s[0] for s in sets]
+    for ax, (metric, title) in zip(axes, panels, strict=True):
+        before = [system(b, w)[metric] for _, b, _, w in sets]
+        after = [system(a, w)[metric] for _, _, a, w in sets]
+        bars(ax, labels, before, after, names, digits)
+        ax.set_title(title)
+    return fig, axes
+
+
+def save(fig: Any, name: str) -> None:
+    fig.tight_layout()
+    out = REPORTS / name
+    fig.savefig(out, dpi=120)
+    print(f"wrote {out}")
+
+
 def main() -> int:
     sys.path.insert(0, str(ROOT))
     from benchlib import pyplot  # type: ignore[import-not-found]
 
     plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    labels = [s[0] for s in SETS]
-    for ax, metric, title in (
-        (axes[0], "answer_accuracy", "answer holds the answer"),
-        (axes[1], "short_f1", "short answer, SQuAD F1"),
-    ):
-        before = [system(b, w)[metric] for _, b, _, w in SETS]
-        after = [system(a, w)[metric] for _, _, a, w in SETS]
-        bars(ax, labels, before, after, ("span model over features (before)", "span reader (after)"))
-        ax.set_title(title)
+    fig, axes = compare(plt, SETS, ANSWER_PANELS, ("span model over features (before)", "span reader (after)"), 2)
     axes[0].legend(loc="upper left", fontsize=8)
     fig.suptitle("Issue #17: the fine-tuned span reader, before and after (fitted on PIAF dev-half pages only)")
-    fig.tight_layout()
-    out = REPORTS / "span-reader.png"
-    fig.savefig(out, dpi=120)
-    print(f"wrote {out}")
+    save(fig, "span-reader.png")
 
     fig, ax = plt.subplots(figsize=(10, 4.5))
     before = [system(b, "hybrid")[m] for _, b, _, m in ABSTENTION]
@@ -96,30 +112,15 @@ def main() -> int:
     ax.set_ylim(0, 1.15)
     ax.legend(loc="upper left", fontsize=8, ncol=2)
     ax.set_title("Issue #17: abstention as a calibrated probability, with the rules of fact as vetoes")
-    fig.tight_layout()
-    out = REPORTS / "answerable.png"
-    fig.savefig(out, dpi=120)
-    print(f"wrote {out}")
+    save(fig, "answerable.png")
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
-    labels = [c[0] for c in CHOICE]
-    for ax, metric, title in (
-        (axes[0], "answer_accuracy", "answer holds the answer"),
-        (axes[1], "short_f1", "short answer, SQuAD F1"),
-        (axes[2], "wrong_share", "wrong abstentions (share of answerable)"),
-    ):
-        before = [system(b, w)[metric] for _, b, _, w in CHOICE]
-        after = [system(a, w)[metric] for _, _, a, w in CHOICE]
-        bars(ax, labels, before, after, ("k=4, delta=4 on PIAF (session 17)", "k=3, delta=2 on PIAF and news"), digits=3)
-        ax.set_title(title)
+    panels = (*ANSWER_PANELS, ("wrong_share", "wrong abstentions (share of answerable)"))
+    fig, axes = compare(plt, CHOICE, panels, ("k=4, delta=4 on PIAF (session 17)", "k=3, delta=2 on PIAF and news"), 3)
     axes[2].set_ylim(0, 0.2)
     axes[2].axhline(0.03, color="grey", linestyle=":", label="3% (#17)")
     axes[0].legend(loc="lower left", fontsize=8)
     fig.suptitle("Issue #17: the span reader's sentence choice fitted on PIAF and news questions alike (session 18)")
-    fig.tight_layout()
-    out = REPORTS / "choice-news.png"
-    fig.savefig(out, dpi=120)
-    print(f"wrote {out}")
+    save(fig, "choice-news.png")
     return 0
 
 
