@@ -91,18 +91,20 @@ def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
 def read_news_rows(args: argparse.Namespace, rows_path: Path) -> None:
     """The news training questions (eval/news.py) read through the product's answer step over their archive,
     their rows kept at `rows_path` as read_rows keeps PIAF's."""
-    from news import load_news, news_engine, news_split  # type: ignore[import-not-found]
+    from news import DISTRACTORS, load_news, news_engine, news_split  # type: ignore[import-not-found]
     from train_reader import embed_cached  # type: ignore[import-not-found]
 
     questions = load_news()
-    engine = news_engine(questions, args.cache)
+    sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
+    if args.limit:
+        sides = {side: qs[: args.limit] for side, qs in sides.items()}
+    engine = news_engine([*sides["train"], *sides["calibrate"]], args.cache, 0 if args.limit else DISTRACTORS)
     reader = span_reader_for(Settings().cache_dir)
     assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
     shipped = reader.answerable, reader.abstention
     reader.answerable, reader.abstention = None, AbstainParams()
     try:
         vectors = args.cache / f"news-question-vectors-{engine.manifest.model.name}.npz"
-        sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
         xt, yt, rt = rows(engine, sides["train"], embed_cached(engine, sides["train"], vectors))
         xc, yc, rc = rows(engine, sides["calibrate"], embed_cached(engine, sides["calibrate"], vectors))
     finally:
@@ -146,10 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     with np.load(rows_path) as kept:
         xt, yt, xc, yc, rc = (kept[k] for k in ("xt", "yt", "xc", "yc", "rc"))
         shipped_low = float(kept["low"])
-    # Which calibration rows are PIAF's (the budget's reference) and which the news questions'.
+    # Which calibration rows are the news questions': the model stops and the threshold is chosen on both sides
+    # together; the report gives each side's figures apart.
     source = np.zeros(len(yc), dtype=bool)
     if args.news:
-        news_path = args.cache / "answerable-rows-news.npz"
+        news_path = args.cache / f"answerable-rows-news{tag}.npz"
         if not args.refit or not news_path.is_file():
             read_news_rows(args, news_path)
         with np.load(news_path) as kept:

@@ -78,7 +78,9 @@ def news_engine(questions: list[Any], cache: Path, distractors: int = DISTRACTOR
     from qa.index.sync import sync_corpus
 
     asked = {a for q in questions for a in q.articles}
-    tag = f"{len(asked)}" + ("" if distractors == DISTRACTORS else f"-{distractors}")
+    # Named by the articles asked about, not their count: two smoke runs asking of as many articles differ.
+    ids = hashlib.sha256(" ".join(sorted(asked)).encode()).hexdigest()[:8]
+    tag = f"{len(asked)}-{ids}" + ("" if distractors == DISTRACTORS else f"-{distractors}")
     corpus = write_archive(asked, cache / f"news-corpus-{tag}", distractors).parent
     encoder = load_model(Settings(), progress=True)
     index = cache / f"news-index-{tag}-{model_tag(encoder.info)}"

@@ -135,7 +135,7 @@ def misses_dates(query: Query, candidates: Sequence[Candidate]) -> bool:
 # News tells of the days before it went out ("lundi", "hier"): an article published on 7 September 2020 speaks
 # of September 2020 without writing it. OrangeSum questions naming a month or a year from the article's date
 # were abstained on wrongly for one in five answerable ones (eval/news.py training questions, session 18).
-REPORTED_DAYS = 7
+REPORTED_DAYS = 7  # the days before the publication that count, besides the day itself
 
 
 def speaks_of(passage: Passage, rng: DateRange) -> bool:

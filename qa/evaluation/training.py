@@ -247,6 +247,9 @@ def fit_abstention(
     free, cfree = ~_vetoed(x, vetoes, names), ~_vetoed(cx, vetoes, names)
     params = {**LGB_PARAMS, "objective": "binary", "num_leaves": 4, "min_data_in_leaf": 30}
     if monotone:
+        unknown = set(monotone) - set(names)
+        if unknown:
+            raise ValueError(f"monotone constraints on features the model does not read: {sorted(unknown)}")
         # Which way each feature may move the probability (+1 up, -1 down, 0 free), in `names` order.
         params["monotone_constraints"] = [monotone.get(name, 0) for name in names]
     train = (x[free], y[free].astype(np.float32), None)

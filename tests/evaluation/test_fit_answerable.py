@@ -51,3 +51,17 @@ def test_a_smoke_run_never_writes_over_the_shipped_reader(tmp_path: Path) -> Non
     assert done.returncode == 2 and "--limit" in done.stderr
     refit = _fit(tmp_path, "--refit")
     assert refit.returncode == 2 and "run once without --refit" in refit.stderr
+
+
+ORANGESUM = Path(__file__).resolve().parents[3] / "shared" / "data" / "orangesum" / "orangesum_articles.jsonl.gz"
+
+
+@pytest.mark.skipif(not ORANGESUM.exists(), reason="OrangeSum data not present")
+def test_fitting_on_the_news_questions_too_reports_each_side_apart(tmp_path: Path) -> None:
+    done = _fit(tmp_path, "--news")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "reports" / "answerable-fit-12-news.json").read_text(encoding="utf-8"))
+    assert set(report["news_on_calibration"]) == {"rules", "rules_or_low_margin", "fitted"}
+    # 12 news questions of each side joined PIAF's: their own archive, their rows kept apart.
+    assert report["news_on_calibration"]["fitted"]["questions"] == 12
+    assert (tmp_path / "cache" / "answerable-rows-news-12.npz").is_file()

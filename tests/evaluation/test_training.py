@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qa.answering.answerable import ANSWERABLE_FEATURES, VETOES
 from qa.evaluation.training import ALWAYS_VETO, choose_threshold, choose_vetoes, fit_abstention
@@ -53,3 +54,13 @@ def test_the_threshold_is_the_highest_within_budget() -> None:
     answerable = np.array([False, False, True, False, True, True, False])
     threshold, recall, wrong = choose_threshold(probs, answerable, 0.0)
     assert threshold == 0.3 and recall == 0.75 and wrong == 0.0
+
+
+def test_monotone_constraints_name_only_features_the_model_reads() -> None:
+    from qa.answering.answerable import MONOTONE
+
+    assert set(MONOTONE) <= set(ANSWERABLE_FEATURES)
+    x = np.zeros((4, 2), dtype=np.float32)
+    y = np.array([True, False, True, False])
+    with pytest.raises(ValueError, match="renamed"):
+        fit_abstention(x, y, x, y, 0.03, ("a", "b"), (), {"a": 1, "renamed": -1})
