@@ -137,14 +137,11 @@ def choose_pair(table: list[dict[str, Any]], tolerance: float = TOLERANCE) -> di
 def with_news(piaf_table: list[dict[str, Any]], limit: int = 0) -> list[dict[str, Any]]:
     """The grid over PIAF beside the grid over the news training questions: each pair's answer and short F1 the
     mean of the two, each side's own kept under "piaf" and "news"."""
-    from news import DISTRACTORS, load_news, news_engine, news_split  # type: ignore[import-not-found]
+    from news import news_sides  # type: ignore[import-not-found]
     from train_reader import CACHE, embed_cached  # type: ignore[import-not-found]
 
-    questions = [q for q in load_news() if q.answerable and news_split(q) == "train"]
-    everything = load_news()
-    if limit:
-        questions = everything = questions[:limit]
-    engine = news_engine(everything, CACHE, 0 if limit else DISTRACTORS)
+    sides, engine = news_sides(CACHE, limit)
+    questions = [q for q in sides["train"] if q.answerable]
     vectors = embed_cached(engine, questions, CACHE / f"news-question-vectors-{engine.manifest.model.name}.npz")
     news = {(r["k"], r["delta"]): r for r in grid(readings(engine, questions, vectors))}
     return [merge_sides(p, news[p["k"], p["delta"]]) for p in piaf_table]

@@ -20,6 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,20 @@ def rates(abstains: np.ndarray, y: np.ndarray) -> dict[str, float]:
     return {"recall": float(abstains[~y].mean()), "wrong": float(abstains[y].mean()), "questions": len(y)}
 
 
+@contextmanager
+def rules_alone() -> Iterator[float]:
+    """The rules alone decide while rows are read: their verdict is what the model is compared with. The span
+    reader is the process's shared one: it gets its own parameters back at the end. Yields its shipped `low`."""
+    reader = span_reader_for(Settings().cache_dir)
+    assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
+    shipped = reader.answerable, reader.abstention
+    reader.answerable, reader.abstention = None, AbstainParams()
+    try:
+        yield shipped[1].low
+    finally:
+        reader.answerable, reader.abstention = shipped
+
+
 def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
     """Every fitting question read through the product's answer step on the holdout index, its rows kept at
     `rows_path` with the span reader's shipped `low` margin (what the fitted model is compared with)."""
@@ -64,13 +80,7 @@ def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
 
     piaf, train, calib, engine = fit_sides(args, tag)
     model = engine.manifest.model.name
-    reader = span_reader_for(Settings().cache_dir)
-    assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
-    shipped = reader.answerable, reader.abstention
-    # The rules alone decide while the rows are read: their verdict is what the model is compared with. The
-    # reader is the process's shared one: it gets its own parameters back at the end.
-    reader.answerable, reader.abstention = None, AbstainParams()
-    try:
+    with rules_alone() as low:
         removed, held = holdout(piaf, [*train, *calib])
         target = args.cache / f"piaf-holdout-fit{tag}-{model}"
         holdout_index(engine.settings.index_dir, target, removed, engine.encoder)
@@ -82,34 +92,22 @@ def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
         vectors = args.cache / f"question-vectors-{model}.npz"
         xt, yt, rt = rows(held_engine, ht, embed_cached(engine, ht, vectors))
         xc, yc, rc = rows(held_engine, hc, embed_cached(engine, hc, vectors))
-    finally:
-        reader.answerable, reader.abstention = shipped
     rows_path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=shipped[1].low)
+    np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=low)
 
 
 def read_news_rows(args: argparse.Namespace, rows_path: Path) -> None:
     """The news training questions (eval/news.py) read through the product's answer step over their archive,
     their rows kept at `rows_path` as read_rows keeps PIAF's."""
-    from news import DISTRACTORS, load_news, news_engine, news_split  # type: ignore[import-not-found]
+    from news import news_sides  # type: ignore[import-not-found]
     from train_reader import embed_cached  # type: ignore[import-not-found]
 
-    questions = load_news()
-    sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
-    if args.limit:
-        sides = {side: qs[: args.limit] for side, qs in sides.items()}
-    engine = news_engine([*sides["train"], *sides["calibrate"]], args.cache, 0 if args.limit else DISTRACTORS)
-    reader = span_reader_for(Settings().cache_dir)
-    assert reader is not None, f"no span reader in {DEFAULT_DIR}: run eval/train_span_reader.py first"
-    shipped = reader.answerable, reader.abstention
-    reader.answerable, reader.abstention = None, AbstainParams()
-    try:
+    sides, engine = news_sides(args.cache, args.limit)
+    with rules_alone() as low:
         vectors = args.cache / f"news-question-vectors-{engine.manifest.model.name}.npz"
         xt, yt, rt = rows(engine, sides["train"], embed_cached(engine, sides["train"], vectors))
         xc, yc, rc = rows(engine, sides["calibrate"], embed_cached(engine, sides["calibrate"], vectors))
-    finally:
-        reader.answerable, reader.abstention = shipped
-    np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=shipped[1].low)
+    np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=low)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,3 +86,13 @@ def news_engine(questions: list[Any], cache: Path, distractors: int = DISTRACTOR
     index = cache / f"news-index-{tag}-{model_tag(encoder.info)}"
     sync_corpus(corpus, index, encoder, progress=True)
     return Engine.open(Settings().with_overrides(index_dir=index, corpus_dir=corpus), encoder)
+
+
+def news_sides(cache: Path, limit: int = 0) -> tuple[dict[str, list[Any]], Any]:
+    """The news questions of each side ("train", "calibrate"; a smoke run's first `limit` of each) and an Engine
+    over the archive they are asked of (a smoke run's without distractors)."""
+    questions = load_news()
+    sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
+    if limit:
+        sides = {side: qs[:limit] for side, qs in sides.items()}
+    return sides, news_engine([*sides["train"], *sides["calibrate"]], cache, 0 if limit else DISTRACTORS)

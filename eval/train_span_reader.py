@@ -232,13 +232,9 @@ def main(argv: list[str] | None = None) -> int:
         stage.run(model, "retrieved windows", hard, args.hard_epochs, args.hard_lr, args.seed + 1)
         fit.update({"hard_epochs": args.hard_epochs, "hard_lr": args.hard_lr, "hard_k": args.hard_k, "hard_windows": len(hard)})
     if args.news_epochs:
-        from news import DISTRACTORS, load_news, news_engine, news_split  # type: ignore[import-not-found]
+        from news import news_sides  # type: ignore[import-not-found]
 
-        questions = load_news()
-        sides = {side: [q for q in questions if news_split(q) == side] for side in ("train", "calibrate")}
-        if args.limit:
-            sides = {side: qs[: args.limit] for side, qs in sides.items()}
-        news = news_engine([*sides["train"], *sides["calibrate"]], args.cache, 0 if args.limit else DISTRACTORS)
+        sides, news = news_sides(args.cache, args.limit)
         cached = args.cache / f"news-question-vectors-{news.manifest.model.name}.npz"
         fresh = {side: news_windows(news, qs, embed_cached(news, qs, cached), args.hard_k) for side, qs in sides.items()}
         mixed = fresh["train"] + random.Random(args.seed + 2).sample(hard, min(len(hard), len(fresh["train"])))

@@ -12,7 +12,7 @@ from qa.core.types import Passage
 from qa.retrieval.candidates import Candidate
 from qa.retrieval.query import Query
 from qa.text.answer_types import holds_type
-from qa.text.dates import DateRange, overlaps
+from qa.text.dates import DateRange, overlaps, ranges_overlap
 from qa.text.names import is_known_name, missing_names
 from qa.text.relative import relative_date
 
@@ -152,7 +152,7 @@ def speaks_of(passage: Passage, rng: DateRange) -> bool:
     if published is None:
         return False
     week = DateRange(published - dt.timedelta(days=REPORTED_DAYS), published)
-    if rng.last_day > rng.first_day and week.first_day <= rng.last_day and rng.first_day <= week.last_day:
+    if rng.last_day > rng.first_day and ranges_overlap(week, rng):
         return True
     for span in chunk.sentences:
         told = relative_date(chunk.excerpt(span), published=published, previous=None)

@@ -263,7 +263,7 @@ def fit_abstention(
         "threshold": threshold,
         "vetoes": vetoes,
         "veto_candidates_on_training": measured,
-        "monotone": {k: v for k, v in (monotone or {}).items() if k in names},
+        "monotone": dict(monotone or {}),
     }
     return Abstention(model, threshold, tuple(vetoes), tuple(names)), report
 

@@ -375,5 +375,9 @@ def parse_period(date_from: str | None, date_to: str | None) -> DateRange | None
 
 def overlaps(mention_value: str, rng: DateRange) -> bool:
     """Whether a mention ("2025", "2025-06", "2025-06-16") and a range of days share a day."""
-    mention = value_range(mention_value)
-    return mention.first_day <= rng.last_day and rng.first_day <= mention.last_day
+    return ranges_overlap(value_range(mention_value), rng)
+
+
+def ranges_overlap(a: DateRange, b: DateRange) -> bool:
+    """Whether two ranges of days share a day."""
+    return a.first_day <= b.last_day and b.first_day <= a.last_day
