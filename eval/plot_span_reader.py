@@ -1,7 +1,8 @@
 """Charts issue #17's fitted steps on every set, before and after, from the reports in eval/reports/: the span
 reader (before: QA_SPAN_READER=off, or the int8 reports) in span-reader.png, and its abstention as a calibrated
 probability (shipped since session 17, against the rules plus the reader's `low` margin it replaces) in
-answerable.png, and the choice fitted on PIAF and news questions alike (session 18) in choice-news.png."""
+answerable.png, the choice fitted on PIAF and news questions alike (session 18) in choice-news.png, and the fitted
+sentence chooser measured against it (session 19, not shipped) in chooser-news.png."""
 
 from __future__ import annotations
 
@@ -37,6 +38,21 @@ CHOICE = (
     ("seed gold\n(in view)", "gold-answerable", "gold-choice-news", "hybrid"),
     ("unseen gold", "gold_unseen-answerable", "gold_unseen-choice-news", "hybrid"),
     ("fresh gold", "gold_fresh-answerable", "gold_fresh-choice-news", "hybrid"),
+)
+
+# The fitted sentence chooser (session 19: fitted on PIAF and news, with the period-aware pick and the abstention
+# refitted; not shipped) against the shipped margin rule; the recall panel reads the sets with unanswerable questions.
+CHOOSER = (
+    ("PIAF test FR", "piaf-test-choice-news", "piaf-test-chooser-period", "hybrid"),
+    ("PIAF test EN", "piaf-en-test-choice-news", "piaf-en-test-chooser-period", "en:hybrid"),
+    ("news, held-out\narticles", "news_calib-choice-news", "news_calib-chooser-period", "hybrid"),
+    ("seed gold\n(in view)", "gold-choice-news", "gold-chooser-period", "hybrid"),
+    ("unseen gold", "gold_unseen-choice-news", "gold_unseen-chooser-period", "hybrid"),
+    ("fresh gold", "gold_fresh-choice-news", "gold_fresh-chooser-period", "hybrid"),
+)
+CHOOSER_RECALL = (
+    ("PIAF test made\nunanswerable", "piaf-holdout-test-choice-news", "piaf-holdout-test-chooser-period", "hybrid"),
+    *CHOOSER[2:],
 )
 
 
@@ -121,6 +137,21 @@ def main() -> int:
     axes[0].legend(loc="lower left", fontsize=8)
     fig.suptitle("Issue #17: the span reader's sentence choice fitted on PIAF and news questions alike (session 18)")
     save(fig, "choice-news.png")
+
+    names = ("margin rule k=3, delta=2 (shipped)", "fitted chooser, k=3 (not shipped)")
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.5))
+    for ax, (metric, title) in zip(axes[:2], ANSWER_PANELS, strict=True):
+        shipped = [system(b, w)[metric] for _, b, _, w in CHOOSER]
+        fitted = [system(a, w)[metric] for _, _, a, w in CHOOSER]
+        bars(ax, [c[0] for c in CHOOSER], shipped, fitted, names, 3)
+        ax.set_title(title)
+    shipped = [system(b, w)["abstention_recall"] for _, b, _, w in CHOOSER_RECALL]
+    fitted = [system(a, w)["abstention_recall"] for _, _, a, w in CHOOSER_RECALL]
+    bars(axes[2], [c[0] for c in CHOOSER_RECALL], shipped, fitted, names, 3)
+    axes[2].set_title("abstention recall (unanswerable questions abstained on)")
+    axes[0].legend(loc="lower left", fontsize=8)
+    fig.suptitle("Issue #17: a sentence chooser fitted on PIAF and news (session 19): more answers, fewer abstentions on news")
+    save(fig, "chooser-news.png")
     return 0
 
 

@@ -13,7 +13,7 @@ import pytest
 from qa.answering.answerable import ANSWERABLE_FEATURES, ANSWERABLE_MODEL, VETOES, load_answerable
 from qa.answering.span_reader import DEFAULT_DIR, META_FILE
 from qa.evaluation.piaf import PIAF_PATH
-from tests.evaluation.scripts import smoke_fit
+from tests.evaluation.scripts import ORANGESUM, smoke_fit
 
 pytestmark = [pytest.mark.model, pytest.mark.skipif(not PIAF_PATH.exists(), reason="PIAF data not present")]
 
@@ -51,9 +51,6 @@ def test_a_smoke_run_never_writes_over_the_shipped_reader(tmp_path: Path) -> Non
     assert done.returncode == 2 and "--limit" in done.stderr
     refit = _fit(tmp_path, "--refit")
     assert refit.returncode == 2 and "run once without --refit" in refit.stderr
-
-
-ORANGESUM = Path(__file__).resolve().parents[3] / "shared" / "data" / "orangesum" / "orangesum_articles.jsonl.gz"
 
 
 @pytest.mark.skipif(not ORANGESUM.exists(), reason="OrangeSum data not present")

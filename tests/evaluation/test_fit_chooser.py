@@ -13,7 +13,7 @@ import pytest
 from qa.answering.chooser import CHOOSER_FEATURES, CHOOSER_MODEL, load_chooser
 from qa.answering.span_reader import DEFAULT_DIR, META_FILE
 from qa.evaluation.piaf import PIAF_PATH
-from tests.evaluation.scripts import smoke_fit
+from tests.evaluation.scripts import ORANGESUM, smoke_fit
 
 pytestmark = [pytest.mark.model, pytest.mark.skipif(not PIAF_PATH.exists(), reason="PIAF data not present")]
 
@@ -49,3 +49,16 @@ def test_a_smoke_run_never_writes_over_the_shipped_reader(tmp_path: Path) -> Non
     assert done.returncode == 2 and "--limit" in done.stderr
     refit = _fit(tmp_path, "--refit")
     assert refit.returncode == 2 and "run once without --refit" in refit.stderr
+
+
+@pytest.mark.skipif(not ORANGESUM.exists(), reason="OrangeSum data not present")
+def test_fitting_on_the_news_questions_too_reports_their_held_out_articles_apart(tmp_path: Path) -> None:
+    done = _fit(tmp_path, "--news", "--k", "2")
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads((tmp_path / "reports" / "chooser-fit-12-k2-news.json").read_text(encoding="utf-8"))
+    assert report["k"] == 2 and report["news"] is True
+    held_out = report["news_on_calibration"]
+    assert set(held_out) == {"rules_first", "margin_rule", "chooser", "any_of_k"}
+    # Only the answerable news questions are read; their rows are kept apart from PIAF's.
+    assert 0 < held_out["chooser"]["questions"] <= 12
+    assert (tmp_path / "cache" / "chooser-rows-news-12-k2.npz").is_file()

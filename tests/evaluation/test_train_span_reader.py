@@ -12,9 +12,9 @@ import pytest
 from qa.answering.span_reader import ADAPTER_FILE, META_FILE, SpanReader
 from qa.core.config import Settings
 from qa.evaluation.piaf import PIAF_PATH
+from tests.evaluation.scripts import ORANGESUM
 
 ROOT = Path(__file__).resolve().parents[2]
-ORANGESUM = ROOT.parent / "shared" / "data" / "orangesum" / "orangesum_articles.jsonl.gz"
 
 pytestmark = [pytest.mark.model, pytest.mark.skipif(not PIAF_PATH.exists(), reason="PIAF data not present")]
 
