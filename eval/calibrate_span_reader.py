@@ -137,12 +137,12 @@ def choose_pair(table: list[dict[str, Any]], tolerance: float = TOLERANCE) -> di
 def with_news(piaf_table: list[dict[str, Any]], limit: int = 0) -> list[dict[str, Any]]:
     """The grid over PIAF beside the grid over the news training questions: each pair's answer and short F1 the
     mean of the two, each side's own kept under "piaf" and "news"."""
-    from news import news_sides  # type: ignore[import-not-found]
-    from train_reader import CACHE, embed_cached  # type: ignore[import-not-found]
+    from news import news_sides, news_vectors  # type: ignore[import-not-found]
+    from train_reader import CACHE  # type: ignore[import-not-found]
 
     sides, engine = news_sides(CACHE, limit)
     questions = [q for q in sides["train"] if q.answerable]
-    vectors = embed_cached(engine, questions, CACHE / f"news-question-vectors-{engine.manifest.model.name}.npz")
+    vectors = news_vectors(engine, questions, CACHE)
     news = {(r["k"], r["delta"]): r for r in grid(readings(engine, questions, vectors))}
     return [merge_sides(p, news[p["k"], p["delta"]]) for p in piaf_table]
 

@@ -99,14 +99,12 @@ def read_rows(args: argparse.Namespace, rows_path: Path, tag: str) -> None:
 def read_news_rows(args: argparse.Namespace, rows_path: Path) -> None:
     """The news training questions (eval/news.py) read through the product's answer step over their archive,
     their rows kept at `rows_path` as read_rows keeps PIAF's."""
-    from news import news_sides  # type: ignore[import-not-found]
-    from train_reader import embed_cached  # type: ignore[import-not-found]
+    from news import news_sides, news_vectors  # type: ignore[import-not-found]
 
     sides, engine = news_sides(args.cache, args.limit)
     with rules_alone() as low:
-        vectors = args.cache / f"news-question-vectors-{engine.manifest.model.name}.npz"
-        xt, yt, rt = rows(engine, sides["train"], embed_cached(engine, sides["train"], vectors))
-        xc, yc, rc = rows(engine, sides["calibrate"], embed_cached(engine, sides["calibrate"], vectors))
+        xt, yt, rt = rows(engine, sides["train"], news_vectors(engine, sides["train"], args.cache))
+        xc, yc, rc = rows(engine, sides["calibrate"], news_vectors(engine, sides["calibrate"], args.cache))
     np.savez(rows_path, xt=xt, yt=yt, rt=rt, xc=xc, yc=yc, rc=rc, low=low)
 
 

@@ -63,15 +63,13 @@ def read_rows(engine: Any, questions: list[Any], vectors: np.ndarray, k: int) ->
 
 def read_news_rows(args: Any, k: int, path: Path) -> None:
     """The answerable news training questions' rows of each side, read over their archive, kept at `path`."""
-    from news import news_sides  # type: ignore[import-not-found]
-    from train_reader import embed_cached  # type: ignore[import-not-found]
+    from news import news_sides, news_vectors  # type: ignore[import-not-found]
 
     sides, engine = news_sides(args.cache, args.limit)
-    vectors = args.cache / f"news-question-vectors-{engine.manifest.model.name}.npz"
     kept = {}
     for side, key in (("train", "t"), ("calibrate", "c")):
         questions = [q for q in sides[side] if q.answerable]
-        rows = read_rows(engine, questions, embed_cached(engine, questions, vectors), k)
+        rows = read_rows(engine, questions, news_vectors(engine, questions, args.cache), k)
         kept.update({f"{name}{key}": v for name, v in rows.items()})
     np.savez(path, **kept)
 

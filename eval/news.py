@@ -88,6 +88,13 @@ def news_engine(questions: list[Any], cache: Path, distractors: int = DISTRACTOR
     return Engine.open(Settings().with_overrides(index_dir=index, corpus_dir=corpus), encoder)
 
 
+def news_vectors(engine: Any, questions: list[Any], cache: Path) -> Any:
+    """The news questions' vectors, embedded once per model and question and kept in `cache` beside PIAF's."""
+    from train_reader import embed_cached  # type: ignore[import-not-found]
+
+    return embed_cached(engine, questions, cache / f"news-question-vectors-{engine.manifest.model.name}.npz")
+
+
 def news_sides(cache: Path, limit: int = 0) -> tuple[dict[str, list[Any]], Any]:
     """The news questions of each side ("train", "calibrate"; a smoke run's first `limit` of each) and an Engine
     over the archive they are asked of (a smoke run's without distractors)."""

@@ -232,11 +232,10 @@ def main(argv: list[str] | None = None) -> int:
         stage.run(model, "retrieved windows", hard, args.hard_epochs, args.hard_lr, args.seed + 1)
         fit.update({"hard_epochs": args.hard_epochs, "hard_lr": args.hard_lr, "hard_k": args.hard_k, "hard_windows": len(hard)})
     if args.news_epochs:
-        from news import news_sides  # type: ignore[import-not-found]
+        from news import news_sides, news_vectors  # type: ignore[import-not-found]
 
         sides, news = news_sides(args.cache, args.limit)
-        cached = args.cache / f"news-question-vectors-{news.manifest.model.name}.npz"
-        fresh = {side: news_windows(news, qs, embed_cached(news, qs, cached), args.hard_k) for side, qs in sides.items()}
+        fresh = {side: news_windows(news, qs, news_vectors(news, qs, args.cache), args.hard_k) for side, qs in sides.items()}
         mixed = fresh["train"] + random.Random(args.seed + 2).sample(hard, min(len(hard), len(fresh["train"])))
         print(f"{len(fresh['train'])} news windows, {len(mixed)} with PIAF's", file=sys.stderr)
         torch.manual_seed(args.seed + 2)
